@@ -1,0 +1,109 @@
+"""The exercise pipeline: generated exercises are in sync, solutions pass every check,
+and every stub fails its check by raising NotImplementedError (and nothing else)."""
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.notebook_tools import ROOT, nbtools
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def test_there_is_a_solution_and_an_exercise_per_chapter_notebook():
+    chapters = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert chapters, "no chapter notebooks found"
+    assert {p.name for p in SOLUTIONS} == chapters
+    assert {p.name for p in (ROOT / "exercises").glob("*.ipynb")} == chapters
+
+
+def test_notebooks_are_clean_and_exercises_up_to_date():
+    assert nbtools.problems() == []
+
+
+def _grade(path: Path, tmp_path: Path) -> list[dict]:
+    """Run one notebook in quick mode and return the verdicts its checks logged."""
+    log = tmp_path / f"{path.parent.name}-{path.stem}.jsonl"
+    nb = nbformat.read(path, as_version=4)
+    env_before = os.environ.get("COURSE_GRADING_LOG")
+    os.environ["COURSE_GRADING_LOG"] = str(log)
+    try:
+        NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+    finally:
+        if env_before is None:
+            os.environ.pop("COURSE_GRADING_LOG")
+        else:
+            os.environ["COURSE_GRADING_LOG"] = env_before
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_solutions_pass_and_stubs_fail_with_not_implemented(solution, tmp_path):
+    blocks = nbtools.count_solution_blocks(nbformat.read(solution, as_version=4))
+    assert blocks >= 2, "each chapter needs at least two graded exercises"
+
+    solved = _grade(solution, tmp_path)
+    assert len(solved) >= blocks, f"only {len(solved)} checks ran for {blocks} exercises"
+    assert [v["status"] for v in solved] == ["passed"] * len(solved), solved
+
+    unsolved = _grade(ROOT / "exercises" / solution.name, tmp_path)
+    assert [v["check"] for v in unsolved] == [v["check"] for v in solved]
+    assert [v["status"] for v in unsolved] == ["not attempted"] * len(unsolved), unsolved
+
+
+def _nb(*sources):
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def test_generator_replaces_blocks_by_indented_stubs():
+    source = (
+        "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
+    )
+    cell = nbtools.make_exercise(_nb(source)).cells[0]
+    assert "return x + y" not in cell.source
+    assert "    y = 1" in cell.source
+    assert f"    {nbtools.STUB}" in cell.source
+    namespace = {}
+    exec(cell.source, namespace)
+    with pytest.raises(NotImplementedError):
+        namespace["f"](1)
+
+
+def test_generator_strips_outputs():
+    nb = _nb("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n")
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="secret answer 1\n")]
+    nb.cells[0].execution_count = 3
+    cell = nbtools.make_exercise(nb).cells[0]
+    assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "inside a function"),
+        ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "never closed"),
+        ("def f():\n    return 1\n    ### END SOLUTION\n", "without BEGIN"),
+    ],
+)
+def test_generator_rejects_bad_markers(source, message):
+    with pytest.raises(nbtools.SolutionMarkerError, match=message):
+        nbtools.make_exercise(_nb(source))
+
+
+def test_strip_keeps_only_checked_text_outputs():
+    nb = _nb("# NBVAL_CHECK_OUTPUT\nprint(1)", "print(2)")
+    for cell in nb.cells:
+        cell.outputs = [nbformat.v4.new_output("stream", text="x\n")]
+        cell.execution_count = 7
+    stripped = nbtools.strip(nb)
+    assert [len(c.outputs) for c in stripped.cells] == [1, 0]
+    assert all(c.execution_count is None for c in stripped.cells)

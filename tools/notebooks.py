@@ -1,0 +1,186 @@
+"""Keep the course's notebooks tidy: strip outputs, generate exercises, check both.
+
+    python tools/notebooks.py strip [NOTEBOOK...]   clear outputs (all notebooks by default)
+    python tools/notebooks.py record NOTEBOOK...    run in quick mode, keep NBVAL_CHECK_OUTPUT outputs
+    python tools/notebooks.py exercises             write exercises/ from solutions/
+    python tools/notebooks.py check                 exit 1 if anything above is out of date
+
+Notebooks are committed without outputs, except the small text outputs of cells marked
+``# NBVAL_CHECK_OUTPUT``: those are what nbval compares a fresh run against.
+
+Exercises are made from ``solutions/``: each block between ``### BEGIN SOLUTION`` and
+``### END SOLUTION`` becomes a stub that raises ``NotImplementedError``, at the block's
+indentation. Blocks must sit inside a function body, so an unfinished exercise notebook
+still runs to the end and every check can report "not attempted".
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
+
+
+class SolutionMarkerError(ValueError):
+    """A solution notebook's markers are unbalanced or a block is not inside a function."""
+
+
+def all_notebooks() -> list[Path]:
+    return sorted(p for d in NOTEBOOK_DIRS for p in (ROOT / d).glob("*.ipynb"))
+
+
+def is_checked(cell) -> bool:
+    return cell.cell_type == "code" and CHECK_MARK in cell.source
+
+
+def strip(nb):
+    """Return a copy of ``nb`` without outputs, execution counts or run metadata."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        cell.metadata.pop("scrolled", None)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            if not is_checked(cell):
+                cell.outputs = []
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = None
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def stub_source(source: str, where: str) -> str:
+    """Replace each solution block of one cell's source by an indented stub."""
+    out, inside, indent = [], False, ""
+    for lineno, line in enumerate(source.split("\n"), 1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if inside:
+                raise SolutionMarkerError(f"{where}, line {lineno}: BEGIN SOLUTION inside a block")
+            indent = line[: len(line) - len(line.lstrip())]
+            if not indent:
+                raise SolutionMarkerError(
+                    f"{where}, line {lineno}: a solution block must be inside a function body "
+                    "(indented), so the exercise notebook still runs when it is a stub"
+                )
+            inside = True
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f"{indent}{STUB}")
+        elif marker == END:
+            if not inside:
+                raise SolutionMarkerError(f"{where}, line {lineno}: END SOLUTION without BEGIN")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise SolutionMarkerError(f"{where}: BEGIN SOLUTION is never closed")
+    return "\n".join(out)
+
+
+def make_exercise(solution_nb, name: str = "notebook"):
+    """The exercise version of a solution notebook (stripped, solutions stubbed)."""
+    nb = strip(solution_nb)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = []
+            if BEGIN in cell.source or END in cell.source:
+                cell.source = stub_source(cell.source, f"{name} cell {index}")
+    return nb
+
+
+def count_solution_blocks(nb) -> int:
+    return sum(c.source.count(BEGIN) for c in nb.cells if c.cell_type == "code")
+
+
+def _dump(nb) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def _expected_files() -> dict[Path, str]:
+    """Every notebook path and the text it should have on disk."""
+    files = {}
+    for path in all_notebooks():
+        if path.parent.name != "exercises":
+            files[path] = _dump(strip(nbformat.read(path, as_version=4)))
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        exercise = make_exercise(nbformat.read(path, as_version=4), path.name)
+        files[ROOT / "exercises" / path.name] = _dump(exercise)
+    return files
+
+
+def problems() -> list[str]:
+    """What `check` complains about: stale exercises, stray ones, notebooks with outputs."""
+    found = []
+    expected = _expected_files()
+    for path, text in expected.items():
+        rel = path.relative_to(ROOT)
+        if not path.exists():
+            found.append(f"{rel} is missing (run: python tools/notebooks.py exercises)")
+        elif path.read_text(encoding="utf-8") != text:
+            fix = "exercises" if path.parent.name == "exercises" else "strip"
+            found.append(
+                f"{rel} is not clean or out of date (run: python tools/notebooks.py {fix})"
+            )
+    for path in sorted((ROOT / "exercises").glob("*.ipynb")):
+        if path not in expected:
+            found.append(f"{path.relative_to(ROOT)} has no solution notebook it was made from")
+    for path in all_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if is_checked(cell) and any(o.output_type != "stream" for o in cell.outputs):
+                found.append(f"{path.relative_to(ROOT)}: a {CHECK_MARK} cell must print text only")
+    return found
+
+
+def record(path: Path) -> None:
+    """Run a notebook in quick mode and keep the outputs of its NBVAL_CHECK_OUTPUT cells."""
+    from nbclient import NotebookClient
+
+    os.environ["COURSE_QUICK"] = "1"
+    nb = nbformat.read(path, as_version=4)
+    ran = copy.deepcopy(nb)
+    NotebookClient(ran, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell, done in zip(nb.cells, ran.cells, strict=True):
+        if is_checked(cell):
+            cell.outputs = done.outputs
+    path.write_text(_dump(strip(nb)), encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"strip", "record", "exercises", "check"}:
+        print(__doc__)
+        return 2
+    command, paths = argv[0], [Path(p).resolve() for p in argv[1:]]
+    if command == "strip":
+        for path in paths or [p for p in all_notebooks() if p.parent.name != "exercises"]:
+            path.write_text(_dump(strip(nbformat.read(path, as_version=4))), encoding="utf-8")
+        command = "exercises"  # exercises follow their solutions
+    if command == "record":
+        for path in paths:
+            record(path)
+        return 0
+    if command == "exercises":
+        (ROOT / "exercises").mkdir(exist_ok=True)
+        for path, text in _expected_files().items():
+            if path.parent.name == "exercises":
+                path.write_text(text, encoding="utf-8")
+        return 0
+    found = problems()
+    for line in found:
+        print(line)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
