@@ -226,15 +226,21 @@ def _load_raw(split: str, download: bool, base_url: str, timeout: float):
     )
 
 
-def _check_value_range(value_range):
-    if value_range is None:
-        return None
+def value_range_pair(value_range) -> tuple[float, float]:
+    """Check a pixel range such as ``(0, 1)`` or ``(-1, 1)`` and return it as two floats.
+
+    Every public function that takes ``value_range`` uses this, so a wrong one always
+    gets the same clear message.
+    """
+    if isinstance(value_range, (str, bytes)):
+        raise ValueError(
+            f"value_range must be a pair (low, high) such as (0, 1); got {value_range!r}"
+        )
     try:
         low, high = (float(v) for v in value_range)
     except (TypeError, ValueError):
         raise ValueError(
-            f"value_range must be a pair (low, high) such as (0, 1) or (-1, 1), or None "
-            f"for raw uint8 pixels; got {value_range!r}"
+            f"value_range must be a pair (low, high) such as (0, 1) or (-1, 1); got {value_range!r}"
         ) from None
     if not low < high:
         raise ValueError(f"value_range must have low < high; got {value_range!r}")
@@ -265,7 +271,7 @@ def load_fashion_mnist(
     """
     if split not in _FILES:
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
-    bounds = _check_value_range(value_range)
+    bounds = None if value_range is None else value_range_pair(value_range)
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ValueError(f"limit must be a positive int or None; got {limit!r}")
     base_url = os.environ.get("COURSE_FASHION_MNIST_URL", KERAS_MIRROR)
@@ -307,3 +313,187 @@ def smiley_points(n: int = 2000, seed: int = 0) -> np.ndarray:
 def clear_cache() -> None:
     """Forget data already read in this process (after files were changed on disk)."""
     _load_raw.cache_clear()
+
+
+# ======================================================================================
+# Text corpora (chapter 04): tiny Shakespeare when it is on disk or reachable, and an
+# offline corpus that always loads, Python's own documentation (``pydoc_data.topics``).
+# ======================================================================================
+
+SHAKESPEARE_URL = "https://storage.googleapis.com/download.tensorflow.org/data/shakespeare.txt"
+SHAKESPEARE_FILES = ("shakespeare.txt", "tinyshakespeare.txt", "tiny_shakespeare.txt")
+TEXT_SOURCES = ("auto", "shakespeare", "python-docs")
+_MIN_SHAKESPEARE_CHARS = 100_000  # the real file has 1,115,394 characters
+
+
+@dataclass(frozen=True)
+class TextCorpus:
+    """A text split into a training part and a validation part (the last ``val_fraction``).
+
+    ``name`` is ``"shakespeare"`` or ``"python-docs"``; ``source`` says where the text
+    came from, for people.
+    """
+
+    name: str
+    source: str
+    text: str
+    train: str
+    validation: str
+
+
+def keras_shakespeare_path() -> Path:
+    """Where ``keras.utils.get_file("shakespeare.txt", ...)`` caches tiny Shakespeare."""
+    home = os.environ.get("KERAS_HOME") or str(Path.home() / ".keras")
+    return Path(home) / "datasets" / "shakespeare.txt"
+
+
+def _read_shakespeare(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataFileError(f"{path} could not be read as UTF-8 text ({err}).") from err
+    if len(text) < _MIN_SHAKESPEARE_CHARS:
+        raise DataFileError(
+            f"{path} has only {len(text):,} characters; tiny Shakespeare has about 1.1 "
+            "million. The file is truncated: delete it and load again."
+        )
+    return text
+
+
+def _shakespeare_candidates() -> list[tuple[str, Path | None]]:
+    places: list[tuple[str, Path | None]] = []
+    env_dir = os.environ.get("COURSE_DATA_DIR")
+    if env_dir:
+        for name in SHAKESPEARE_FILES:
+            path = Path(env_dir) / name
+            if path.is_file():
+                places.append((f"$COURSE_DATA_DIR ({path})", path))
+                break
+        else:
+            places.append((f"$COURSE_DATA_DIR ({env_dir})", None))
+    else:
+        places.append(("$COURSE_DATA_DIR (not set)", None))
+    cache = keras_shakespeare_path()
+    places.append((f"Keras cache ({cache})", cache if cache.is_file() else None))
+    return places
+
+
+def _download_text(url: str, target: Path, timeout: float) -> None:
+    """Fetch ``url`` into ``target``, written whole or not at all, and check it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
+        part = Path(tmp.name)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                shutil.copyfileobj(response, tmp)
+        except BaseException:
+            tmp.close()
+            part.unlink(missing_ok=True)
+            raise
+    try:
+        _read_shakespeare(part)
+    except DataFileError as err:
+        part.unlink(missing_ok=True)
+        raise DataFileError(f"the file downloaded from {url} is not valid: {err}") from err
+    part.replace(target)
+
+
+def find_shakespeare(download: bool = True, timeout: float = 10.0) -> tuple[str, str] | None:
+    """Tiny Shakespeare's text and where it came from, or None when no place has it.
+
+    Looks in ``$COURSE_DATA_DIR`` (``shakespeare.txt``), then the Keras cache, then (when
+    ``download``) fetches it into the Keras cache from ``$COURSE_SHAKESPEARE_URL`` or
+    the TensorFlow mirror. A file that exists but is broken raises :class:`DataFileError`.
+    """
+    for label, path in _shakespeare_candidates():
+        if path is not None:
+            return _read_shakespeare(path), label
+    if not download:
+        return None
+    url = os.environ.get("COURSE_SHAKESPEARE_URL", SHAKESPEARE_URL)
+    target = keras_shakespeare_path()
+    try:
+        _download_text(url, target, timeout)
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return None
+    return _read_shakespeare(target), f"download from {url} into {target}"
+
+
+def python_docs_text() -> str:
+    """The text of Python's own help topics (``pydoc_data.topics``), about 0.45 MB.
+
+    Every Python installation ships it, so it loads with no network and no extra
+    package: English prose about Python with code examples, in a fixed order.
+    """
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[key].strip() for key in sorted(topics)) + "\n"
+
+
+def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """Split ``text`` into (train, validation): validation is the last ``val_fraction``.
+
+    The split is contiguous, not shuffled, so no validation sentence leaks into training.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str; got {type(text).__name__}")
+    is_number = isinstance(val_fraction, (int, float)) and not isinstance(val_fraction, bool)
+    if not is_number or not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be a number between 0 and 1; got {val_fraction!r}")
+    cut = int(round(len(text) * (1.0 - val_fraction)))
+    if cut < 2 or len(text) - cut < 2:
+        raise ValueError(
+            f"text of {len(text)} characters is too short to split with val_fraction="
+            f"{val_fraction}: each part needs at least 2 characters"
+        )
+    return text[:cut], text[cut:]
+
+
+def load_text_corpus(
+    source: str = "auto",
+    *,
+    val_fraction: float = 0.1,
+    limit: int | None = None,
+    download: bool = True,
+    verbose: bool = True,
+) -> TextCorpus:
+    """Load the course's text, offline first, split into training and validation text.
+
+    Args:
+        source: ``"auto"`` (tiny Shakespeare when it is on disk or can be downloaded,
+            otherwise Python's documentation), ``"shakespeare"`` (fail if it cannot be
+            had) or ``"python-docs"`` (always offline).
+        val_fraction: the share of the text, taken from its end, kept for validation.
+        limit: keep only the first ``limit`` characters before splitting.
+        download: allow downloading tiny Shakespeare when it is not on disk.
+        verbose: print one line saying which text was used and how big the parts are.
+    """
+    if source not in TEXT_SOURCES:
+        raise ValueError(f"source must be one of {TEXT_SOURCES}; got {source!r}")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 4):
+        raise ValueError(f"limit must be an int of at least 4, or None; got {limit!r}")
+    found = None if source == "python-docs" else find_shakespeare(download=download)
+    if found is not None:
+        name, (text, label) = "shakespeare", found
+    elif source == "shakespeare":
+        places = "\n  - ".join(label for label, _ in _shakespeare_candidates())
+        raise DataNotFoundError(
+            f"tiny Shakespeare was not found. Looked in:\n  - {places}\n"
+            + ("  - the download failed\n" if download else "  - download not attempted\n")
+            + "Fix: put shakespeare.txt in $COURSE_DATA_DIR, connect to the internet once, "
+            "or use source='python-docs' (always available offline)."
+        )
+    else:
+        name, text = "python-docs", python_docs_text()
+        label = "Python's documentation (pydoc_data.topics, offline)"
+        if source == "auto":
+            label += "; tiny Shakespeare was not on disk or reachable"
+    if limit is not None:
+        text = text[:limit]
+    train, validation = split_text(text, val_fraction)
+    if verbose:
+        print(
+            f"text corpus '{name}' from {label}: {len(train):,} training and "
+            f"{len(validation):,} validation characters"
+        )
+    return TextCorpus(name, label, text, train, validation)

@@ -60,8 +60,12 @@ class Verdict:
 def _record(verdict: Verdict) -> None:
     log = os.environ.get("COURSE_GRADING_LOG")
     if log:
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(asdict(verdict)) + "\n")
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(asdict(verdict)) + "\n")
+        except OSError as err:  # a check must never stop the notebook
+            print(f"(could not write the verdict to COURSE_GRADING_LOG={log}: {err})")
 
 
 def run_check(name: str, body, *, hint: str = "", success: str = "Well done.") -> Verdict:
@@ -102,7 +106,10 @@ def expect_array(value, *, shape=None, what: str = "your result") -> np.ndarray:
         value = value.numpy()
     if value is None:
         raise Mismatch(f"{what} is None: did you forget to `return` it?")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise Mismatch(f"{what} cannot be turned into an array of numbers ({err}).") from None
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise Mismatch(f"{what} should be numbers, but it has dtype {arr.dtype}.")
     if shape is not None and arr.shape != tuple(shape):

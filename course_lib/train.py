@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from course_lib.config import is_quick
 
@@ -148,7 +149,7 @@ def fit_resumable(
 
     Returns the whole history (every epoch so far, resumed ones included) as a dict.
     """
-    if not isinstance(epochs, int) or epochs < 1:
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
     if getattr(model, "optimizer", None) is None:
         raise ValueError("compile the model (with an optimizer) before fit_resumable")
@@ -171,8 +172,55 @@ def fit_resumable(
             y,
             epochs=epochs,
             initial_epoch=done,
-            callbacks=[*callbacks, saver],
+            callbacks=[saver, *callbacks],  # save first: a slow callback cannot lose the epoch
             verbose=verbose,
             **fit_kwargs,
         )
     return history
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Draw samples every ``every`` epochs, keep them, and (optionally) show them.
+
+    ``make_samples(model)`` returns a batch of images; give it a *fixed* input (the same
+    noise every time) so the grids show how one set of samples changes as training goes.
+    ``frames`` keeps ``(epoch, images)`` pairs for :func:`course_lib.viz.epoch_strip`.
+    """
+
+    def __init__(
+        self,
+        make_samples,
+        *,
+        every: int = 1,
+        show: bool = True,
+        value_range="auto",
+        ncols: int | None = None,
+    ):
+        super().__init__()
+        if not callable(make_samples):
+            raise TypeError("make_samples must be a function model -> images")
+        if not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive int; got {every!r}")
+        self.make_samples, self.every, self.show = make_samples, every, show
+        self.value_range, self.ncols = value_range, ncols
+        self.frames: list[tuple[int, np.ndarray]] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        images = np.asarray(self.make_samples(self.model))
+        self.frames.append((epoch + 1, images))
+        if self.show:
+            import matplotlib.pyplot as plt
+
+            from course_lib import viz
+
+            fig = viz.image_grid(
+                images,
+                self.ncols,
+                value_range=self.value_range,
+                title=f"samples after epoch {epoch + 1}",
+                scale=0.6,
+            )
+            plt.show()
+            plt.close(fig)

@@ -11,6 +11,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from course_lib.data import value_range_pair
+
 
 def _as_image_batch(images) -> np.ndarray:
     """Validate a batch of images and return it as float (n, h, w) or (n, h, w, 3)."""
@@ -38,34 +40,31 @@ def _to_unit_range(arr: np.ndarray, value_range) -> np.ndarray:
         low = -1.0 if arr.min() < -1e-3 else 0.0
         high = 255.0 if arr.max() > 1.0 + 1e-3 else 1.0
     else:
-        try:
-            low, high = (float(v) for v in value_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"value_range must be 'auto' or (low, high); got {value_range!r}"
-            ) from None
-        if not low < high:
-            raise ValueError(f"value_range must have low < high; got {value_range!r}")
+        low, high = value_range_pair(value_range)
     return np.clip((arr - low) / (high - low), 0.0, 1.0)
 
 
-def tile_images(images, ncols: int | None = None, pad: int = 1, value_range="auto") -> np.ndarray:
+def tile_images(
+    images, ncols: int | None = None, pad: int = 1, value_range="auto", row_gap: int | None = None
+) -> np.ndarray:
     """Tile a batch of images into one mosaic array with values in [0, 1].
 
     ``value_range`` is the range the pixels come in: ``(0, 1)``, ``(-1, 1)``,
-    ``(0, 255)`` or ``"auto"`` (guessed from the values).
+    ``(0, 255)`` or ``"auto"`` (guessed from the values). ``pad`` pixels of white
+    separate the images (``row_gap`` between rows, if different).
     """
     arr = _to_unit_range(_as_image_batch(images), value_range)
     n, h, w = arr.shape[:3]
-    ncols = ncols or math.ceil(math.sqrt(n))
+    ncols = math.ceil(math.sqrt(n)) if ncols is None else ncols
     if not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be a positive int; got {ncols!r}")
     nrows = math.ceil(n / ncols)
-    shape = (nrows * (h + pad) - pad, ncols * (w + pad) - pad) + arr.shape[3:]
+    gap = pad if row_gap is None else row_gap
+    shape = (nrows * (h + gap) - gap, ncols * (w + pad) - pad) + arr.shape[3:]
     mosaic = np.ones(shape, dtype=np.float32)
     for i in range(n):
         r, c = divmod(i, ncols)
-        mosaic[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = arr[i]
+        mosaic[r * (h + gap) : r * (h + gap) + h, c * (w + pad) : c * (w + pad) + w] = arr[i]
     return mosaic
 
 
@@ -93,8 +92,9 @@ def image_grid(
     """
     arr = _as_image_batch(images)
     n, h, w = arr.shape[:3]
-    ncols = ncols or math.ceil(math.sqrt(n))
-    mosaic = tile_images(arr, ncols, value_range=value_range)
+    ncols = math.ceil(math.sqrt(n)) if ncols is None else ncols
+    gap = max(1, h // 3) if titles is not None else 1  # room for the captions
+    mosaic = tile_images(arr, ncols, value_range=value_range, row_gap=gap)
     nrows = math.ceil(n / ncols)
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles has {len(titles)} entries; expected one per image ({n})")
@@ -113,18 +113,18 @@ def image_grid(
             r, c = divmod(i, ncols)
             ax.text(
                 c * (w + 1) + w / 2,
-                r * (h + 1) - 0.5,
+                r * (h + gap) - 0.5,
                 str(text),
                 ha="center",
                 va="bottom",
                 fontsize=7,
             )
     if row_labels is not None:
-        ax.set_yticks([r * (h + 1) + h / 2 for r in range(nrows)])
+        ax.set_yticks([r * (h + gap) + h / 2 for r in range(nrows)])
         ax.set_yticklabels([str(label) for label in row_labels])
         ax.tick_params(axis="y", length=0)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=14 if titles is not None else 6)
     fig.tight_layout()
     return fig
 
@@ -139,7 +139,9 @@ def compare_rows(
     if not isinstance(rows, dict) or not rows:
         raise ValueError("rows must be a non-empty dict of {label: images}")
     batches = [_as_image_batch(v) for v in rows.values()]
-    ncols = ncols or min(len(b) for b in batches)
+    ncols = min(len(b) for b in batches) if ncols is None else ncols
+    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; got {ncols!r}")
     if any(len(b) < ncols for b in batches):
         raise ValueError(f"every row needs at least ncols={ncols} images")
     shapes = {b.shape[1:] for b in batches}
@@ -207,3 +209,14 @@ def show_source(obj):
     except ImportError:  # plain Python: just return the text
         return source
     return Markdown(f"```python\n{source}\n```")
+
+
+def epoch_strip(frames, n_per_row: int = 8, *, value_range="auto", scale: float = 0.7):
+    """One row per saved epoch, from :class:`course_lib.train.SampleGrid`'s ``frames``.
+
+    With fixed noise, each column follows one sample as training goes.
+    """
+    if not frames:
+        raise ValueError("frames is empty: train with a SampleGrid callback first")
+    rows = {f"epoch {epoch}": images[:n_per_row] for epoch, images in frames}
+    return compare_rows(rows, n_per_row, value_range=value_range, scale=scale)

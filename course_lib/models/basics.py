@@ -62,9 +62,9 @@ class GaussianMixture(keras.Model):
 
     def __init__(self, n_components: int = 10, rank: int = 1, min_std: float = 0.01, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(n_components, int) or n_components < 1:
+        if not isinstance(n_components, int) or isinstance(n_components, bool) or n_components < 1:
             raise ValueError(f"n_components must be a positive int; got {n_components!r}")
-        if not isinstance(rank, int) or rank < 0:
+        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 0:
             raise ValueError(f"rank must be a non-negative int; got {rank!r}")
         if not min_std > 0:
             raise ValueError(f"min_std must be positive; got {min_std!r}")
@@ -83,12 +83,17 @@ class GaussianMixture(keras.Model):
         self.factors = self.add_weight(
             shape=(k, dim, q),
             initializer=keras.initializers.RandomNormal(stddev=0.01),
+            trainable=q > 0,
             name="factors",
         )
         self.built = True
 
-    def initialize(self, x, seed: int = 0):
-        """Start the means at random examples of ``x`` and the spreads at its spread."""
+    def initialize(self, x, seed: int = 0, kmeans_steps: int = 10):
+        """Set starting values from data ``x``: a few k-means steps place the means.
+
+        Starting the Gaussians at k-means centres (instead of at random examples) keeps
+        rare kinds of example from being left without a Gaussian of their own.
+        """
         x = self._flat(x)
         if len(x) < self.n_components:
             raise ValueError(
@@ -97,9 +102,18 @@ class GaussianMixture(keras.Model):
         if not self.built:
             self.build((None, x.shape[1]))
         rng = np.random.default_rng(seed)
-        picks = rng.choice(len(x), size=self.n_components, replace=False)
+        centres = x[rng.choice(len(x), size=self.n_components, replace=False)]
+        sample = x[rng.choice(len(x), size=min(len(x), 10000), replace=False)]
+        counts = np.ones(self.n_components)
+        for _ in range(kmeans_steps):
+            dist = (sample**2).sum(1)[:, None] - 2 * sample @ centres.T + (centres**2).sum(1)
+            nearest = dist.argmin(1)
+            counts = np.bincount(nearest, minlength=self.n_components).astype(float)
+            for k in np.flatnonzero(counts):
+                centres[k] = sample[nearest == k].mean(0)
         std = np.maximum(x.std(axis=0), 2 * self.min_std)
-        self.means.assign(x[picks])
+        self.means.assign(centres)
+        self.logits.assign(np.log(np.maximum(counts, 1.0) / max(counts.sum(), 1.0)))
         self.raw_std.assign(np.tile(np.log(np.expm1(std - self.min_std)), (self.n_components, 1)))
         scale = 0.5 * float(std.mean()) / math.sqrt(max(self.rank, 1))
         self.factors.assign(rng.normal(0, scale, size=(self.n_components, self.dim, self.rank)))
@@ -191,6 +205,7 @@ class GaussianMixture(keras.Model):
         components = np.asarray(components)
         if (
             components.shape != (n,)
+            or not np.issubdtype(components.dtype, np.integer)
             or components.min() < 0
             or components.max() >= self.n_components
         ):
