@@ -108,7 +108,8 @@ def test_course_lab_serves_the_first_notebook():
         ) as page:
             assert page.status == 200
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
 
 

@@ -50,9 +50,10 @@ def strip(nb):
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)
         if cell.cell_type == "code":
-            cell.execution_count = None
             if not is_checked(cell):
                 cell.outputs = []
+            # nbval compares only cells that were run, so checked cells keep a count of 1.
+            cell.execution_count = 1 if cell.outputs else None
             for out in cell.outputs:
                 if "execution_count" in out:
                     out["execution_count"] = None
@@ -93,7 +94,7 @@ def make_exercise(solution_nb, name: str = "notebook"):
     nb = strip(solution_nb)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
-            cell.outputs = []
+            cell.outputs, cell.execution_count = [], None
             if BEGIN in cell.source or END in cell.source:
                 cell.source = stub_source(cell.source, f"{name} cell {index}")
     return nb
