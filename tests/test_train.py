@@ -329,3 +329,36 @@ def test_uncompiled_model_raises(points, runs):
     with pytest.raises(ValueError, match="compile"):
         train.fit_resumable(model, points, name="raw", epochs=1, verbose=0)
     assert not (runs / "quick" / "raw").exists()
+
+
+def test_sample_grid_keeps_fixed_noise_samples_every_n_epochs(points):
+    model = make_model(points)
+    fixed = np.random.default_rng(0).integers(0, 2, size=6)
+
+    def make_samples(m):
+        assert m is model
+        return m.sample(6, noise=False, seed=1, components=fixed).reshape(6, 1, 2)
+
+    grid = train.SampleGrid(make_samples, every=2, show=False)
+    model.fit(points, batch_size=BATCH, epochs=5, verbose=0, callbacks=[grid])
+    assert [epoch for epoch, _ in grid.frames] == [2, 4]
+    assert all(images.shape == (6, 1, 2) for _, images in grid.frames)
+    assert not np.allclose(grid.frames[0][1], grid.frames[1][1]), "training moved the samples"
+
+
+def test_sample_grid_shows_a_figure(points, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf().axes[0].get_title()))
+    model = make_model(points)
+    grid = train.SampleGrid(lambda m: np.zeros((4, 5, 5)), value_range=(0, 1))
+    model.fit(points, batch_size=BATCH, epochs=2, verbose=0, callbacks=[grid])
+    assert shown == ["samples after epoch 1", "samples after epoch 2"]
+
+
+@pytest.mark.parametrize("kwargs", [{"make_samples": 3}, {"every": 0}, {"every": 1.5}])
+def test_sample_grid_bad_input(kwargs):
+    args = {"make_samples": lambda m: None, **kwargs}
+    with pytest.raises((TypeError, ValueError)):
+        train.SampleGrid(args.pop("make_samples"), **args)

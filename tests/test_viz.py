@@ -309,3 +309,23 @@ def test_plot_history_unknown_key():
     with pytest.raises(KeyError, match="accuracy"):
         viz.plot_history({"loss": [1.0]}, keys=["accuracy"])
     assert plt.get_fignums() == []
+
+
+def test_epoch_strip_has_one_row_per_frame():
+    frames = [(1, np.zeros((8, 28, 28))), (5, np.ones((8, 28, 28)))]
+    fig = viz.epoch_strip(frames, n_per_row=4, value_range=(0, 1))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["epoch 1", "epoch 5"]
+    mosaic = fig.axes[0].images[0].get_array()
+    assert mosaic.shape == (2 * 28 + 1, 4 * 28 + 3)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="frames is empty"):
+        viz.epoch_strip([])
+
+
+def test_show_source_returns_the_code():
+    shown = viz.show_source(viz.tile_images)
+    text = getattr(shown, "data", shown)
+    assert "def tile_images" in text
+    with pytest.raises(TypeError, match="function, class or module"):
+        viz.show_source(42)
