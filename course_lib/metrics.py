@@ -1,0 +1,226 @@
+"""The course's numbers for how good generated samples are.
+
+Image chapters score Fashion-MNIST samples with **FID** and **KID** computed on the
+features of a small classifier trained by the course itself (``tools/train_classifier.py``
+writes ``course_lib/assets/fashion_classifier.weights.h5``; it ships in the repository, so
+no download is needed). These are *not* the Inception-based scores of papers: numbers are
+comparable within the course only. Every score comes with its **floor**: the FID of real
+test images against real training images with the same number of images, the best a
+generator can hope for at that sample size.
+
+Text chapters use :func:`bits_per_char`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+CLASSIFIER_WEIGHTS = ASSETS / "fashion_classifier.weights.h5"
+FEATURE_LAYER = "features"
+
+
+def build_classifier():
+    """The course's Fashion-MNIST classifier: a small CNN, images (n, 28, 28, 1) in [0, 1].
+
+    Its 128-unit layer named ``features`` is what FID and KID compare.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    features = layers.Dense(128, activation="relu", name=FEATURE_LAYER)(x)
+    logits = layers.Dense(10, name="logits")(layers.Dropout(0.3)(features))
+    return keras.Model(inputs, logits, name="fashion_classifier")
+
+
+@functools.lru_cache(maxsize=1)
+def load_classifier():
+    """The trained classifier and a model that returns its features (cached)."""
+    import keras
+
+    if not CLASSIFIER_WEIGHTS.is_file():
+        raise FileNotFoundError(
+            f"{CLASSIFIER_WEIGHTS} is missing: run `python tools/train_classifier.py` to make it"
+        )
+    model = build_classifier()
+    model.load_weights(CLASSIFIER_WEIGHTS)
+    feature_model = keras.Model(model.input, model.get_layer(FEATURE_LAYER).output)
+    return model, feature_model
+
+
+def _as_unit_images(images, value_range) -> np.ndarray:
+    """Check a batch of Fashion-MNIST-shaped images and rescale it to [0, 1]."""
+    if hasattr(images, "numpy"):
+        images = images.numpy()
+    arr = np.asarray(images, dtype=np.float32)
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4 or arr.shape[1:] != (28, 28, 1):
+        raise ValueError(f"images must have shape (n, 28, 28) or (n, 28, 28, 1); got {arr.shape}")
+    if len(arr) < 2:
+        raise ValueError(f"need at least 2 images to compare distributions; got {len(arr)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("images contain NaN or infinity")
+    from course_lib.data import value_range_pair
+
+    low, high = value_range_pair(value_range)
+    margin = 0.05 * (high - low)
+    if arr.min() < low - margin or arr.max() > high + margin:
+        raise ValueError(
+            f"images range from {arr.min():.3g} to {arr.max():.3g}, outside value_range="
+            f"{(low, high)}: pass the range your model produces, e.g. value_range=(-1, 1)"
+        )
+    return np.clip((arr - low) / (high - low), 0.0, 1.0)
+
+
+def classifier_features(images, value_range=(0.0, 1.0), batch_size: int = 500) -> np.ndarray:
+    """128-d features of the course classifier, one row per image."""
+    arr = _as_unit_images(images, value_range)
+    _, feature_model = load_classifier()
+    return np.asarray(feature_model.predict(arr, batch_size=batch_size, verbose=0), np.float64)
+
+
+def predict_classes(images, value_range=(0.0, 1.0), batch_size: int = 500) -> np.ndarray:
+    """The classifier's label (0-9) for each image."""
+    arr = _as_unit_images(images, value_range)
+    model, _ = load_classifier()
+    return np.argmax(model.predict(arr, batch_size=batch_size, verbose=0), axis=1)
+
+
+def class_histogram(images, value_range=(0.0, 1.0)) -> np.ndarray:
+    """Fraction of images the classifier puts in each of the 10 classes.
+
+    A generator that covers every class has no share near 0 (mode collapse shows here).
+    """
+    labels = predict_classes(images, value_range)
+    return np.bincount(labels, minlength=10) / len(labels)
+
+
+def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (the "F" in FID).
+
+    ``|mu_a - mu_b|² + tr(S_a + S_b - 2 (S_a^½ S_b S_a^½)^½)``, computed with symmetric
+    eigen-decompositions so it needs only NumPy.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"features must be two (n, d) arrays with the same d; got {a.shape}, {b.shape}"
+        )
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("each feature set needs at least 2 rows")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root_a = _sqrt_psd(cov_a)
+    cross = _sqrt_psd(root_a @ cov_b @ root_a)
+    value = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * cross))
+    return max(value, 0.0)
+
+
+def kernel_distance(
+    features_a, features_b, *, subsets: int = 10, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """KID: unbiased squared MMD with the cubic polynomial kernel, mean and std over subsets.
+
+    Unlike FID it has no bias from the sample size, so small sample counts still compare.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(
+            f"features must be two (n, d) arrays with the same d; got {a.shape}, {b.shape}"
+        )
+    m = min(subset_size, len(a), len(b))
+    if m < 2:
+        raise ValueError("each feature set needs at least 2 rows")
+    d = a.shape[1]
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = ((p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y)))
+        off = m * (m - 1)
+        scores.append(
+            (kxx.sum() - np.trace(kxx)) / off + (kyy.sum() - np.trace(kyy)) / off - 2 * kxy.mean()
+        )
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+@functools.lru_cache(maxsize=8)
+def _real_features(split: str, n: int) -> np.ndarray:
+    from course_lib.data import load_fashion_mnist
+
+    images, _ = load_fashion_mnist(split, limit=n, verbose=False)
+    if len(images) < n:
+        raise ValueError(f"the {split} split has only {len(images)} images; asked for {n}")
+    return classifier_features(images)
+
+
+@dataclass
+class QualityReport:
+    """FID and KID of a set of samples, with the real-data floor at the same size."""
+
+    n: int
+    fid: float
+    floor_fid: float
+    kid: float
+    kid_std: float
+
+    def __str__(self) -> str:
+        return (
+            f"FID {self.fid:.2f} (real-data floor {self.floor_fid:.2f}) · "
+            f"KID {1000 * self.kid:.2f} ± {1000 * self.kid_std:.2f} ×10⁻³ · n={self.n}"
+        )
+
+
+def evaluate_samples(images, value_range=(0.0, 1.0)) -> QualityReport:
+    """Score generated images against real Fashion-MNIST training images.
+
+    Uses as many real images as samples (so FID's small-sample bias is the same for the
+    floor, which compares real *test* images with the same training images). Lower is
+    better for both; FID close to its floor means samples as good as real data.
+    """
+    generated = classifier_features(images, value_range)
+    n = len(generated)
+    if n > 10000:
+        raise ValueError(f"at most 10,000 samples can be scored (the test split's size); got {n}")
+    train, test = _real_features("train", n), _real_features("test", n)
+    kid, kid_std = kernel_distance(generated, train)
+    return QualityReport(
+        n=n,
+        fid=frechet_distance(generated, train),
+        floor_fid=frechet_distance(test, train),
+        kid=kid,
+        kid_std=kid_std,
+    )
+
+
+def bits_per_char(mean_nll_nats: float, chars_per_token: float = 1.0) -> float:
+    """Bits per character from a mean negative log-likelihood per token in nats.
+
+    ``chars_per_token`` is 1 for a character model; a subword tokenizer covers several
+    characters per token, so its loss is spread over them.
+    """
+    if not np.isfinite(mean_nll_nats) or mean_nll_nats < 0:
+        raise ValueError(
+            f"mean_nll_nats must be a finite, non-negative number; got {mean_nll_nats!r}"
+        )
+    if not chars_per_token > 0:
+        raise ValueError(f"chars_per_token must be positive; got {chars_per_token!r}")
+    return float(mean_nll_nats) / math.log(2) / float(chars_per_token)
