@@ -139,13 +139,15 @@ def kernel_distance(
     """KID: unbiased squared MMD with the cubic polynomial kernel, mean and std over subsets.
 
     Unlike FID it has no bias from the sample size, so small sample counts still compare.
+    Being unbiased, it can come out slightly negative: a value within about one std of
+    0 means the two sets cannot be told apart.
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
             f"features must be two (n, d) arrays with the same d; got {a.shape}, {b.shape}"
         )
-    m = min(subset_size, len(a), len(b))
+    m = min(subset_size, max(len(a), len(b)) // 2 or 1, len(a), len(b))  # subsets must differ
     if m < 2:
         raise ValueError("each feature set needs at least 2 rows")
     d = a.shape[1]
@@ -201,7 +203,9 @@ def evaluate_samples(images, value_range=(0.0, 1.0)) -> QualityReport:
     if n > 10000:
         raise ValueError(f"at most 10,000 samples can be scored (the test split's size); got {n}")
     train, test = _real_features("train", n), _real_features("test", n)
-    kid, kid_std = kernel_distance(generated, train)
+    # KID's cubic kernel suits features of about unit size: scale all sets alike.
+    scale = 1.0 / np.sqrt(np.mean(train**2))
+    kid, kid_std = kernel_distance(generated * scale, train * scale)
     return QualityReport(
         n=n,
         fid=frechet_distance(generated, train),
