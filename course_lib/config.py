@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import random
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -52,14 +51,9 @@ def seed_everything(seed: int = 42) -> int:
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed_everything expects a non-negative int, got {seed!r}")
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     import keras
 
-    keras.utils.set_random_seed(seed)  # seeds Python, NumPy and the TensorFlow backend
+    keras.utils.set_random_seed(seed)  # seeds Python's random, NumPy and TensorFlow
     return seed
 
 
