@@ -479,7 +479,12 @@ def load_text_corpus(
         places = "\n  - ".join(label for label, _ in _shakespeare_candidates())
         raise DataNotFoundError(
             f"tiny Shakespeare was not found. Looked in:\n  - {places}\n"
-            + ("  - the download failed\n" if download else "  - download not attempted\n")
+            + (
+                f"  - download from {os.environ.get('COURSE_SHAKESPEARE_URL', SHAKESPEARE_URL)}"
+                ": failed\n"
+                if download
+                else "  - download: not attempted (download=False)\n"
+            )
             + "Fix: put shakespeare.txt in $COURSE_DATA_DIR, connect to the internet once, "
             "or use source='python-docs' (always available offline)."
         )
@@ -497,3 +502,53 @@ def load_text_corpus(
             f"{len(validation):,} validation characters"
         )
     return TextCorpus(name, label, text, train, validation)
+
+
+def word_order_examples(text: str, n: int, *, max_chars: int = 64, seed: int = 0):
+    """A two-class task made from any text: is the word order real (0) or shuffled (1)?
+
+    Each example is a run of whole words from ``text`` (at most ``max_chars``
+    characters, words joined by single spaces); half of them, picked at random, get their
+    words shuffled. Both classes have exactly the same words and characters, so only
+    knowing how words follow each other tells them apart: what a language model learns.
+
+    Returns ``(texts, labels)``: a list of n strings and an int64 array of 0s and 1s,
+    exactly half of each (n must be even).
+    """
+    for name, value, low in (("n", n, 2), ("max_chars", max_chars, 16)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an int of at least {low}; got {value!r}")
+    if n % 2:
+        raise ValueError(f"n must be even (half real, half shuffled); got {n}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str; got {type(text).__name__}")
+    words = text.split()
+    if len(words) < 8:
+        raise ValueError(f"text has {len(words)} words; need at least 8 to make examples")
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % 2).astype(np.int64)
+    texts: list[str] = []
+    tries = 0
+    while len(texts) < n and tries < 100 * n:
+        tries += 1
+        chunk, length = [], -1
+        for word in words[int(rng.integers(0, len(words) - 4)) :]:
+            if length + 1 + len(word) > max_chars:
+                break
+            chunk.append(word)
+            length += 1 + len(word)
+        if len(chunk) < 4 or len(set(chunk)) < 2:
+            continue
+        if labels[len(texts)] == 1:
+            shuffled = chunk
+            while shuffled == chunk:
+                shuffled = [chunk[i] for i in rng.permutation(len(chunk))]
+            chunk = shuffled
+        texts.append(" ".join(chunk))
+    if len(texts) < n:
+        raise ValueError(
+            f"could not cut {n} examples of 4+ words and <= {max_chars} characters from "
+            f"this text (got {len(texts)} after {tries} tries): use more text or a "
+            "larger max_chars"
+        )
+    return texts, labels
