@@ -30,24 +30,9 @@ import keras  # noqa: E402
 import course_lib  # noqa: E402
 from course_lib import data, metrics  # noqa: E402
 from course_lib.models import gan  # noqa: E402
+from course_lib.train import TimeBudget  # noqa: E402
 
 N_SAMPLES = 2000
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop training once ``seconds`` of wall-clock time have passed (checked every batch)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds, self.steps, self.epochs = seconds, 0, 0.0
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if time.perf_counter() - self.start > self.seconds:
-            self.model.stop_training = True
 
 
 def train_for(model, images, batch_size: int, seconds: float) -> dict:

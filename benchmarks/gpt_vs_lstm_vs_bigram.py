@@ -24,14 +24,20 @@ import keras  # noqa: E402
 from course_lib import data, seed_everything  # noqa: E402
 from course_lib.models import gpt  # noqa: E402
 from course_lib.tokenizers import CharTokenizer  # noqa: E402
+from course_lib.train import TimeBudget  # noqa: E402
 
 CONTEXT = 128
+COOLDOWN = 0.3  # fraction of the budget over which the learning rate falls to 0
 
 
 def train_for(model, ids, seconds: float, settings: dict) -> tuple[int, float]:
-    """Train ``model`` until ``seconds`` have passed; return (steps, seconds used)."""
-    gpt.compile_language_model(model, settings["lr"], warmup_steps=settings["warmup"])
-    budget = gpt.TimeBudget(seconds)
+    """Train ``model`` until ``seconds`` have passed; return (steps, seconds used).
+
+    The learning rate warms up over the first steps, stays at its peak, and falls to 0
+    over the last ``COOLDOWN`` of the time: every model ends its budget annealed.
+    """
+    gpt.compile_language_model(model, settings["lr"])
+    budget = TimeBudget(seconds, warmup_steps=settings["warmup"], cooldown=COOLDOWN)
     stream = gpt.lm_dataset(ids, CONTEXT, settings["batch"], seed=0)
     model.fit(stream, steps_per_epoch=10**7, epochs=1, callbacks=[budget], verbose=0)
     return budget.steps, budget.elapsed

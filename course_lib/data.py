@@ -168,30 +168,39 @@ def _read_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nd
     return images, labels
 
 
-def _download(base_url: str, folder: Path, split: str, timeout: float) -> None:
-    """Fetch one split's two files into ``folder``, each written whole or not at all."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for stem in _FILES[split]:
-        name = stem + ".gz"
-        target = folder / name
-        if target.is_file():
-            continue
-        url = base_url.rstrip("/") + "/" + name
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".part.gz") as tmp:
-            part = Path(tmp.name)
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, tmp)
-            except BaseException:
-                tmp.close()
-                part.unlink(missing_ok=True)
-                raise
+def _fetch_checked(url: str, target: Path, check, timeout: float) -> None:
+    """Download ``url`` to ``target``, written whole or not at all.
+
+    The bytes land in a temporary file beside ``target``; ``check(path)`` must accept it
+    (it raises :class:`DataFileError` otherwise) before it takes ``target``'s name, so an
+    interrupted or corrupt download never leaves a file that looks finished.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, delete=False, suffix=".part" + "".join(target.suffixes)
+    ) as tmp:
+        part = Path(tmp.name)
         try:
-            read_idx(part)
-        except DataFileError as err:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                shutil.copyfileobj(response, tmp)
+        except BaseException:
+            tmp.close()
             part.unlink(missing_ok=True)
-            raise DataFileError(f"the file downloaded from {url} is not valid: {err}") from err
-        part.replace(target)
+            raise
+    try:
+        check(part)
+    except DataFileError as err:
+        part.unlink(missing_ok=True)
+        raise DataFileError(f"the file downloaded from {url} is not valid: {err}") from err
+    part.replace(target)
+
+
+def _download(base_url: str, folder: Path, split: str, timeout: float) -> None:
+    """Fetch one split's two gzipped IDX files into ``folder`` (those not there yet)."""
+    for stem in _FILES[split]:
+        target = folder / (stem + ".gz")
+        if not target.is_file():
+            _fetch_checked(base_url.rstrip("/") + "/" + target.name, target, read_idx, timeout)
 
 
 @functools.lru_cache(maxsize=8)
@@ -378,26 +387,6 @@ def _shakespeare_candidates() -> list[tuple[str, Path | None]]:
     return places
 
 
-def _download_text(url: str, target: Path, timeout: float) -> None:
-    """Fetch ``url`` into ``target``, written whole or not at all, and check it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
-        part = Path(tmp.name)
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                shutil.copyfileobj(response, tmp)
-        except BaseException:
-            tmp.close()
-            part.unlink(missing_ok=True)
-            raise
-    try:
-        _read_shakespeare(part)
-    except DataFileError as err:
-        part.unlink(missing_ok=True)
-        raise DataFileError(f"the file downloaded from {url} is not valid: {err}") from err
-    part.replace(target)
-
-
 def find_shakespeare(download: bool = True, timeout: float = 10.0) -> tuple[str, str] | None:
     """Tiny Shakespeare's text and where it came from, or None when no place has it.
 
@@ -413,7 +402,7 @@ def find_shakespeare(download: bool = True, timeout: float = 10.0) -> tuple[str,
     url = os.environ.get("COURSE_SHAKESPEARE_URL", SHAKESPEARE_URL)
     target = keras_shakespeare_path()
     try:
-        _download_text(url, target, timeout)
+        _fetch_checked(url, target, _read_shakespeare, timeout)
     except (urllib.error.URLError, OSError, TimeoutError):
         return None
     return _read_shakespeare(target), f"download from {url} into {target}"

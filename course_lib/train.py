@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import keras
@@ -224,3 +225,61 @@ class SampleGrid(keras.callbacks.Callback):
             )
             plt.show()
             plt.close(fig)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit`` once ``seconds`` of training have passed (checked after every batch).
+
+    For comparing models on equal time rather than equal epochs. Optionally it also
+    drives the learning rate, which it reads from the compiled optimizer (it must be a
+    plain number, not a schedule): ``warmup_steps`` raises it linearly from near 0, and
+    ``cooldown`` (a fraction of the budget, 0 to 1) lowers it linearly to 0 over the
+    last part of the time, so a run of any speed ends annealed.
+    """
+
+    def __init__(self, seconds: float, *, warmup_steps: int = 0, cooldown: float = 0.0):
+        super().__init__()
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+            raise ValueError(f"seconds must be a positive number; got {seconds!r}")
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be an int >= 0; got {warmup_steps!r}")
+        if not isinstance(cooldown, (int, float)) or not 0.0 <= cooldown <= 1.0:
+            raise ValueError(f"cooldown must be a fraction in [0, 1]; got {cooldown!r}")
+        self.seconds, self.warmup_steps, self.cooldown = float(seconds), warmup_steps, cooldown
+        self.start = None
+        self.steps = 0
+        self.peak = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+        if self.warmup_steps or self.cooldown:
+            optimizer = self.model.optimizer
+            if isinstance(
+                optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule
+            ):
+                raise ValueError(
+                    "TimeBudget with warmup_steps or cooldown sets the learning rate itself: "
+                    "compile the model with a plain number as learning rate, not a schedule"
+                )
+            self.peak = float(optimizer.learning_rate)
+
+    def rate_factor(self) -> float:
+        """The learning-rate multiplier for the next batch (1.0 between warmup and cooldown)."""
+        factor = min(1.0, (self.steps + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.cooldown:
+            left = 1.0 - self.elapsed / self.seconds
+            factor *= min(1.0, max(left, 0.0) / self.cooldown)
+        return factor
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.peak is not None:
+            self.model.optimizer.learning_rate = self.peak * self.rate_factor()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start if self.start is not None else 0.0

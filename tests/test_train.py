@@ -1,6 +1,7 @@
 """Tests of course_lib.train: batch counting, the batch logger and resumable training."""
 
 import json
+import time
 
 import keras
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from course_lib import train
 from course_lib.models.basics import GaussianMixture
+from course_lib.train import TimeBudget
 
 N, BATCH = 48, 16
 PER_EPOCH = 3  # ceil(48 / 16), counted by hand
@@ -362,3 +364,42 @@ def test_sample_grid_bad_input(kwargs):
     args = {"make_samples": lambda m: None, **kwargs}
     with pytest.raises((TypeError, ValueError)):
         train.SampleGrid(args.pop("make_samples"), **args)
+
+
+def test_time_budget_warms_up_and_cools_down_the_learning_rate():
+    budget = TimeBudget(10.0, warmup_steps=4, cooldown=0.5)
+    budget.start = time.perf_counter()
+    assert budget.rate_factor() == pytest.approx(0.25, abs=0.01)  # first step of warmup
+    budget.steps = 100
+    assert budget.rate_factor() == pytest.approx(1.0, abs=0.01)  # the plateau
+    budget.start = time.perf_counter() - 8.0  # 2 of 10 seconds left: 0.2 / 0.5
+    assert budget.rate_factor() == pytest.approx(0.4, abs=0.01)
+    budget.start = time.perf_counter() - 12.0  # over time: the rate is 0
+    assert budget.rate_factor() == 0.0
+
+
+def test_time_budget_sets_the_optimizer_rate_and_stops_training():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    budget = TimeBudget(1.0, cooldown=1.0)
+    x = np.ones((64, 3), "float32")
+    model.fit(x, x[:, :1], batch_size=8, epochs=10**6, callbacks=[budget], verbose=0)
+    assert 1.0 <= budget.elapsed < 30 and budget.steps >= 2
+    assert float(model.optimizer.learning_rate) < 0.1  # cooled down from the peak
+    assert budget.peak == pytest.approx(0.1)
+
+
+def test_time_budget_rejects_a_schedule_and_bad_arguments():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    x = np.ones((8, 3), "float32")
+    with pytest.raises(ValueError, match="plain number"):
+        model.fit(x, x[:, :1], callbacks=[TimeBudget(1.0, cooldown=0.2)], verbose=0)
+    for kwargs, words in (
+        ({"seconds": 0}, "positive number"),
+        ({"seconds": 1, "warmup_steps": -1}, "warmup_steps"),
+        ({"seconds": 1, "cooldown": 1.5}, "cooldown"),
+    ):
+        with pytest.raises(ValueError, match=words):
+            TimeBudget(**kwargs)

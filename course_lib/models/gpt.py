@@ -18,7 +18,6 @@ with eager Python loops, and without XLA, which is slower on CPUs.
 from __future__ import annotations
 
 import math
-import time
 import warnings
 import weakref
 
@@ -26,6 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
+
+from course_lib.train import TimeBudget  # noqa: F401  (re-exported: gpt.TimeBudget)
 
 LN2 = math.log(2.0)
 # lm_dataset's stream is shuffled already; Keras warns that fit's shuffle flag is ignored.
@@ -452,30 +453,6 @@ def evaluate_bpc(model, inputs, targets, batch_size: int = 64) -> float:
         total += float(loss(y, model(x, training=False))) * y.size
         count += y.size
     return bits_per_character(total / count)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` once ``seconds`` of training have passed (checked after every batch)."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        if not isinstance(seconds, (int, float)) or not seconds > 0:
-            raise ValueError(f"seconds must be a positive number; got {seconds!r}")
-        self.seconds = float(seconds)
-        self.start = None
-        self.steps = 0
-
-    def on_train_begin(self, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if time.perf_counter() - self.start >= self.seconds:
-            self.model.stop_training = True
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start if self.start is not None else 0.0
 
 
 class BigramModel:
