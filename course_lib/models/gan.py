@@ -463,7 +463,34 @@ def interpolate_latents(z_start, z_end, steps: int = 8, spherical: bool = True) 
     return out.astype(np.float32)
 
 
-class GAN(keras.Model):
+class AdversarialModel(keras.Model):
+    """What the course's adversarial models share: two optimizers and their logged numbers.
+
+    ``logged`` names the running means that ``train_step`` updates (through
+    :meth:`_update`) and ``fit`` prints, e.g. ``("d_loss", "g_loss")``.
+    """
+
+    def __init__(self, logged, **kwargs):
+        super().__init__(**kwargs)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in logged}
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Set the generators' and the discriminators' optimizers (Adam(2e-4, beta_1=0.5) each)."""
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _update(self, **values):
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+class GAN(AdversarialModel):
     """A generator and a discriminator trained against each other (non-saturating loss).
 
     ``generator`` maps noise (n, latent_dim) to images (n, 28, 28, 1) in [-1, 1];
@@ -480,23 +507,10 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, latent_dim: int = 64, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(("d_loss", "g_loss", "d_real", "d_fake"), **kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = _check_positive_int(latent_dim, "latent_dim")
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")
-        }
-
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Set the two optimizers (Adam(2e-4, beta_1=0.5) each when not given)."""
-        super().compile(**kwargs)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def _noise(self, batch):
         return keras.random.normal([batch, self.latent_dim], seed=self.seed_generator)
@@ -528,11 +542,6 @@ class GAN(keras.Model):
             d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
             d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
         )
-
-    def _update(self, **values):
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def fit(self, x=None, y=None, batch_size=None, **kwargs):
         """``keras.Model.fit`` that first checks the images (shape, range [-1, 1]).
@@ -704,7 +713,7 @@ class WGANGP(GAN):
         super().__init__(generator, critic, latent_dim, **kwargs)
         self.n_critic = _check_positive_int(n_critic, "n_critic")
         self.gp_weight = float(gp_weight)
-        self.trackers = {
+        self.trackers = {  # the critic's numbers replace the discriminator's
             name: keras.metrics.Mean(name=name)
             for name in ("critic_loss", "g_loss", "gp", "w_estimate")
         }
@@ -792,7 +801,7 @@ def build_patch_discriminator(width: int = 32, name: str = "patch_discriminator"
     return keras.Model(image, scores, name=name)
 
 
-class CycleGAN(keras.Model):
+class CycleGAN(AdversarialModel):
     """Unpaired translation between domain A and domain B (Zhu et al., 2017).
 
     ``g_ab`` turns A images into B images and ``g_ba`` goes back; ``d_a`` and ``d_b``
@@ -803,26 +812,13 @@ class CycleGAN(keras.Model):
     - identity: a B image fed to ``g_ab`` should come out unchanged (``identity_weight``).
 
     Train with ``fit(images_a, images_b)``: two unpaired image sets, shuffled separately.
+    ``compile``'s ``g_optimizer`` updates both generators, ``d_optimizer`` both discriminators.
     """
 
     def __init__(self, g_ab, g_ba, d_a, d_b, cycle_weight=10.0, identity_weight=5.0, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(("g_loss", "d_loss", "cycle_loss", "identity_loss"), **kwargs)
         self.g_ab, self.g_ba, self.d_a, self.d_b = g_ab, g_ba, d_a, d_b
         self.cycle_weight, self.identity_weight = float(cycle_weight), float(identity_weight)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("g_loss", "d_loss", "cycle_loss", "identity_loss")
-        }
-
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """One optimizer for both generators, one for both discriminators (Adam 2e-4, 0.5)."""
-        super().compile(**kwargs)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     @property
     def _g_vars(self):
@@ -867,10 +863,7 @@ class CycleGAN(keras.Model):
                 )
         grads = tape.gradient(d_loss, self._d_vars)
         self.d_optimizer.apply(grads, self._d_vars)
-        values = dict(g_loss=g_loss, d_loss=d_loss, cycle_loss=cycle, identity_loss=identity)
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self._update(g_loss=g_loss, d_loss=d_loss, cycle_loss=cycle, identity_loss=identity)
 
     def fit(self, x=None, y=None, batch_size=None, **kwargs):
         """Train on ``x`` (domain A images) and ``y`` (domain B images), both in [-1, 1]."""
