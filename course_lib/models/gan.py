@@ -679,13 +679,8 @@ class ConditionalGAN(GAN):
         ds = make_dataset(x, batch_size or 128, labels=y, seed=seed)
         return super(GAN, self).fit(ds, **kwargs)
 
-    def _ready(self):
+    def _ready(self):  # both networks are functional models, built when they are made
         self.built = True
-
-    def build_for_resume(self, sample=None):
-        self._ready()
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     def generate(self, labels, z=None) -> np.ndarray:
         """One image per label (ints in 0..num_classes-1); ``z`` fixes the noise."""
