@@ -29,7 +29,7 @@ RUN_NAME = "ch03_ddpm"  # the notebook trains (and reloads) the same run
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
     parser.add_argument("--timesteps", type=int, default=1000, help="T, DDPM's step count")
     parser.add_argument("--n", type=int, default=1000, help="images per sampler")
     parser.add_argument("--ddim-steps", type=int, nargs="+", default=[10, 25, 50])

@@ -111,12 +111,13 @@ def test_style_generator_has_constant_input_noise_and_style_mixing():
     style = gan.StyleGenerator(latent_dim=8, w_dim=8, width=8, seed=1)
     z = gan.latent_noise(4, 8, seed=1)
     assert style(z).shape == (4, 28, 28, 1)
-    # give the noise and the styles some strength (they start at zero)
+    # untrained, different z already draw different images: a generator whose styles
+    # started at zero would begin collapsed onto one image (and, measured, stay there)
+    spread = style(gan.latent_noise(16, 8, seed=3)).numpy().std(axis=0).mean()
+    assert spread > 0.05, f"samples barely depend on z at the start (std {spread:.4f})"
+    # give the noise some strength (it starts at zero)
     for layer in style.noises:
         layer.strength.assign(tf.ones_like(layer.strength))
-    for layer in style.styles:
-        kernel = layer.affine.kernel
-        kernel.assign(tf.random.normal(kernel.shape, stddev=0.5, seed=2))
     ws = style.broadcast(style.mapping(z))
     quiet = style.synthesize(ws, noise_scale=0.0).numpy()
     np.testing.assert_allclose(quiet, style.synthesize(ws, noise_scale=0.0).numpy(), atol=1e-6)
@@ -324,3 +325,15 @@ def test_bad_labels_and_noise_get_a_clear_error():
         gan.make_dataset(IMAGES, 64)
     with pytest.raises(ValueError, match="crossover"):
         gan.StyleGenerator(8, 8, 8).mix(np.zeros((1, 8)), np.zeros((1, 8)), crossover=9)
+
+
+def test_minibatch_std_feature_tells_a_collapsed_batch_from_a_varied_one():
+    layer = gan.MinibatchStdDev()
+    same = np.repeat(np.random.default_rng(0).normal(size=(1, 7, 7, 4)), 8, axis=0)
+    varied = np.random.default_rng(1).normal(size=(8, 7, 7, 4))
+    out_same, out_varied = (layer(tf.constant(v, tf.float32)).numpy() for v in (same, varied))
+    assert out_same.shape == (8, 7, 7, 5)
+    np.testing.assert_allclose(out_same[..., :4], same, atol=1e-6)  # the input passes through
+    assert out_same[..., 4].max() < 1e-3 and out_varied[..., 4].min() > 0.5
+    disc = gan.build_dcgan_discriminator(16, minibatch_std=True)
+    assert disc(IMAGES[:4]).shape == (4, 1)

@@ -206,18 +206,36 @@ def build_dcgan_generator(latent_dim: int = 64, width: int = 64, name: str = "ge
     return keras.Model(z, image, name=name)
 
 
-def build_dcgan_discriminator(width: int = 64, name: str = "discriminator", channels: int = 1):
+class MinibatchStdDev(layers.Layer):
+    """Add one feature map that says how different the images of the batch are.
+
+    StyleGAN's discriminator ends this way: a generator that draws the same image for
+    every z gives a batch with almost no spread, which this feature makes easy to catch.
+    Real and fake images must then be judged in separate batches (as :class:`GAN` does).
+    """
+
+    def call(self, x):
+        spread = tf.reduce_mean(tf.sqrt(tf.math.reduce_variance(x, axis=0) + 1e-8))
+        return tf.concat([x, tf.ones_like(x[..., :1]) * spread], axis=-1)
+
+
+def build_dcgan_discriminator(
+    width: int = 64, name: str = "discriminator", channels: int = 1, minibatch_std: bool = False
+):
     """A lean DCGAN discriminator (also WGAN-GP's critic): image -> one logit (score).
 
     Two 4x4 convolutions with stride 2 (28 -> 14 -> 7) and LeakyReLU, then one dense
     unit. No batch norm: it would mix the images of a batch, which the gradient
-    penalty forbids and which the other GANs do not need.
+    penalty forbids and which the other GANs do not need. ``minibatch_std`` adds
+    :class:`MinibatchStdDev` before the dense unit (the style generator needs it).
     """
     image = keras.Input((28, 28, channels), name="image")
     x = layers.Conv2D(width // 2, 4, strides=2, padding="same")(image)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv2D(width, 4, strides=2, padding="same")(x)
     x = layers.LeakyReLU(0.2)(x)
+    if minibatch_std:
+        x = MinibatchStdDev()(x)
     x = layers.Flatten()(x)
     logit = layers.Dense(1)(x)
     return keras.Model(image, logit, name=name)
@@ -330,13 +348,15 @@ class AdaIN(layers.Layer):
 
     Each feature map is normalised to mean 0 and variance 1 per image, then multiplied
     by ``1 + scale(w)`` and shifted by ``bias(w)``, both learned linear maps of w. This
-    is how the style reaches *every* layer of the generator.
+    is how the style reaches *every* layer of the generator. The maps start random, not
+    zero: with zero maps every z would draw the same image at the start, and a GAN that
+    starts collapsed onto one image tends to stay there.
     """
 
     def build(self, input_shape):
         x_shape, w_shape = input_shape
         self.channels = x_shape[-1]
-        self.affine = layers.Dense(2 * self.channels, kernel_initializer="zeros")
+        self.affine = layers.Dense(2 * self.channels)
         self.affine.build(w_shape)
 
     def call(self, inputs):
