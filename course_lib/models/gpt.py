@@ -326,6 +326,11 @@ class GPTClassifier(keras.Model):
         self.dropout = layers.Dropout(dropout)
         self.classifier = layers.Dense(num_classes, name="classifier")
 
+    def build(self, input_shape):
+        """Make the head's weights (the backbone builds itself on its first call)."""
+        self.classifier.build((None, self.backbone.d_model))
+        self.built = True
+
     @property
     def trainable_weights(self):
         # the backbone's next-token output bias plays no part in classifying
