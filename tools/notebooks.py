@@ -1,12 +1,12 @@
 """Keep the course's notebooks tidy: strip outputs, generate exercises, check both.
 
     python tools/notebooks.py strip [NOTEBOOK...]   clear outputs (all notebooks by default)
-    python tools/notebooks.py record NOTEBOOK...    run in quick mode, keep NBVAL_CHECK_OUTPUT outputs
     python tools/notebooks.py exercises             write exercises/ from solutions/
     python tools/notebooks.py check                 exit 1 if anything above is out of date
 
-Notebooks are committed without outputs, except the small text outputs of cells marked
-``# NBVAL_CHECK_OUTPUT``: those are what nbval compares a fresh run against.
+Notebooks are committed without outputs or execution counts (what ``nbstripout
+--keep-id`` leaves). What a cell must compute is tested in ``tests/``, not by comparing
+stored outputs.
 
 Exercises are made from ``solutions/``: each block between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes a stub that raises ``NotImplementedError``, at the block's
@@ -17,7 +17,6 @@ still runs to the end and every check can report "not attempted".
 from __future__ import annotations
 
 import copy
-import os
 import sys
 from pathlib import Path
 
@@ -25,7 +24,6 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
 
@@ -38,25 +36,14 @@ def all_notebooks() -> list[Path]:
     return sorted(p for d in NOTEBOOK_DIRS for p in (ROOT / d).glob("*.ipynb"))
 
 
-def is_checked(cell) -> bool:
-    return cell.cell_type == "code" and CHECK_MARK in cell.source
-
-
 def strip(nb):
     """Return a copy of ``nb`` without outputs, execution counts or run metadata."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("collapsed", None)
-        cell.metadata.pop("scrolled", None)
+        for key in ("execution", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
         if cell.cell_type == "code":
-            if not is_checked(cell):
-                cell.outputs = []
-            # nbval compares only cells that were run, so checked cells keep a count of 1.
-            cell.execution_count = 1 if cell.outputs else None
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out["execution_count"] = None
+            cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("widgets", None)
     return nb
 
@@ -93,10 +80,8 @@ def make_exercise(solution_nb, name: str = "notebook"):
     """The exercise version of a solution notebook (stripped, solutions stubbed)."""
     nb = strip(solution_nb)
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-            if BEGIN in cell.source or END in cell.source:
-                cell.source = stub_source(cell.source, f"{name} cell {index}")
+        if cell.cell_type == "code" and (BEGIN in cell.source or END in cell.source):
+            cell.source = stub_source(cell.source, f"{name} cell {index}")
     return nb
 
 
@@ -136,30 +121,11 @@ def problems() -> list[str]:
     for path in sorted((ROOT / "exercises").glob("*.ipynb")):
         if path not in expected:
             found.append(f"{path.relative_to(ROOT)} has no solution notebook it was made from")
-    for path in all_notebooks():
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if is_checked(cell) and any(o.output_type != "stream" for o in cell.outputs):
-                found.append(f"{path.relative_to(ROOT)}: a {CHECK_MARK} cell must print text only")
     return found
 
 
-def record(path: Path) -> None:
-    """Run a notebook in quick mode and keep the outputs of its NBVAL_CHECK_OUTPUT cells."""
-    from nbclient import NotebookClient
-
-    os.environ["COURSE_QUICK"] = "1"
-    nb = nbformat.read(path, as_version=4)
-    ran = copy.deepcopy(nb)
-    NotebookClient(ran, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
-    for cell, done in zip(nb.cells, ran.cells, strict=True):
-        if is_checked(cell):
-            cell.outputs = done.outputs
-    path.write_text(_dump(strip(nb)), encoding="utf-8")
-
-
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"strip", "record", "exercises", "check"}:
+    if not argv or argv[0] not in {"strip", "exercises", "check"}:
         print(__doc__)
         return 2
     command, paths = argv[0], [Path(p).resolve() for p in argv[1:]]
@@ -167,10 +133,6 @@ def main(argv: list[str]) -> int:
         for path in paths or [p for p in all_notebooks() if p.parent.name != "exercises"]:
             path.write_text(_dump(strip(nbformat.read(path, as_version=4))), encoding="utf-8")
         command = "exercises"  # exercises follow their solutions
-    if command == "record":
-        for path in paths:
-            record(path)
-        return 0
     if command == "exercises":
         (ROOT / "exercises").mkdir(exist_ok=True)
         for path, text in _expected_files().items():
