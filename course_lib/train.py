@@ -149,6 +149,7 @@ def fit_resumable(
         restart: throw away an earlier checkpoint of this run and start again.
 
     Returns the whole history (every epoch so far, resumed ones included) as a dict.
+    When it trained, it ends with one line saying which epochs and how long they took.
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
@@ -168,6 +169,7 @@ def fit_resumable(
         print(f"{what}: run '{name}' has {done} of {epochs} epochs saved in {folder}")
     if done < epochs:
         saver = EpochCheckpoint(folder, history, epochs)
+        start = time.perf_counter()
         model.fit(
             x,
             y,
@@ -176,6 +178,10 @@ def fit_resumable(
             callbacks=[saver, *callbacks],  # save first: a slow callback cannot lose the epoch
             verbose=verbose,
             **fit_kwargs,
+        )
+        last = len(next(iter(history.values()), []))  # fit may stop early
+        print(
+            f"run '{name}': epochs {done + 1}-{last} trained in {time.perf_counter() - start:.0f} s"
         )
     return history
 

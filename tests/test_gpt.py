@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from course_lib.models import gpt
+from course_lib.train import TimeBudget
 
 VOCAB, CONTEXT = 13, 16
 
@@ -329,12 +330,12 @@ def test_bigram_probabilities_are_smoothed_counts():
 def test_time_budget_stops_training():
     model = tiny_gpt()
     gpt.compile_language_model(model)
-    budget = gpt.TimeBudget(1.0)
+    budget = TimeBudget(1.0)
     stream = gpt.lm_dataset(random_ids(500), CONTEXT, 8)
     model.fit(stream, steps_per_epoch=10**6, callbacks=[budget], verbose=0)
     assert 1.0 <= budget.elapsed < 30 and budget.steps >= 1
     with pytest.raises(ValueError, match="positive number"):
-        gpt.TimeBudget(0)
+        TimeBudget(0)
 
 
 def test_encode_fixed_length_pads_and_crops_on_the_left():

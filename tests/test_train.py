@@ -205,7 +205,9 @@ def test_interrupted_run_resumes_from_last_checkpoint(points, runs, capsys):
     history = train.fit_resumable(
         second, points, name="gm", epochs=5, batch_size=BATCH, verbose=0, callbacks=[resumed]
     )
-    assert f"resuming: run 'gm' has {saved} of 5 epochs saved" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"resuming: run 'gm' has {saved} of 5 epochs saved" in out
+    assert f"run 'gm': epochs {saved + 1}-5 trained in" in out
     assert resumed.epochs == list(range(saved, 5))
     # it started from the saved weights and optimizer state, not from scratch
     start_weights, start_iterations = resumed.at_begin

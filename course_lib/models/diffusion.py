@@ -649,14 +649,12 @@ class DiffusionModel(keras.Model):
             def update(x, pair, lab, g, noise):
                 return ddpm_fn(x, tf.constant(pair[0], tf.int32), noise, clip_t)
 
-            labels_arg = labels
         else:
 
             def update(x, pair, lab, g, noise):
                 return ddpm_fn(x, tf.constant(pair[0], tf.int32), lab, g, noise, clip_t)
 
-            labels_arg = labels
-        return self._run(update, pairs, n, labels_arg, guidance, seed, x_T, batch_size, record)
+        return self._run(update, pairs, n, labels, guidance, seed, x_T, batch_size, record)
 
     def sample_ddim(
         self,

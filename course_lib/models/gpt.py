@@ -9,7 +9,8 @@
 - :class:`GPTClassifier`: a classification head on the GPT's last hidden state.
 - Baselines: :class:`CharLSTM` (the glossary's LSTM) and :class:`BigramModel` (counts).
 - Data and scores: :func:`lm_dataset`, :func:`validation_windows`,
-  :func:`bits_per_character`, :func:`compile_language_model`, :class:`TimeBudget`.
+  :func:`bits_per_character`, :func:`compile_language_model` (for equal-time races,
+  :class:`course_lib.train.TimeBudget`).
 
 Models train with plain ``compile``/``fit`` (so ``tf.function`` does the work), never
 with eager Python loops, and without XLA, which is slower on CPUs.
@@ -25,8 +26,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, ops
-
-from course_lib.train import TimeBudget  # noqa: F401  (re-exported: gpt.TimeBudget)
 
 LN2 = math.log(2.0)
 # lm_dataset's stream is shuffled already; Keras warns that fit's shuffle flag is ignored.
