@@ -4,7 +4,7 @@
 
 Trains the chapter's unconditional model on all of Fashion-MNIST for a fixed number of
 epochs (or loads the checkpoint an earlier run, or the chapter notebook in full mode,
-saved: the run is ``runs/full/ch03_ddpm``, moved by ``$COURSE_RUNS_DIR``), then draws
+saved: the run is ``runs/full/ch03_ddpm_v``, moved by ``$COURSE_RUNS_DIR``), then draws
 1,000 images with each sampler from the same starting noise and prints, per sampler,
 the wall time for the 1,000 images and the course FID/KID (``evaluate_samples``) with
 the real-data floor. The samples are saved as ``.npz`` next to the checkpoint.
@@ -24,7 +24,8 @@ import course_lib  # noqa: E402
 from course_lib import data, metrics, train  # noqa: E402
 from course_lib.models import diffusion  # noqa: E402
 
-RUN_NAME = "ch03_ddpm"  # the notebook trains (and reloads) the same run
+RUN_NAME = "ch03_ddpm_v"  # the notebook trains (and reloads) the same run
+BATCH = 128
 
 
 def main() -> None:
@@ -34,6 +35,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="images per sampler")
     parser.add_argument("--ddim-steps", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--prediction", choices=diffusion.PREDICTIONS, default="v")
+    parser.add_argument("--loss-weighting", choices=diffusion.LOSS_WEIGHTINGS, default="min_snr")
+
+    parser.add_argument("--run", default=RUN_NAME, help=f"checkpoint name (default {RUN_NAME})")
     parser.add_argument(
         "--limit", type=int, default=None, help="train on fewer images (smoke test)"
     )
@@ -44,13 +49,18 @@ def main() -> None:
     print(course_lib.device_summary())
     course_lib.seed_everything(args.seed)
     x_train, _ = data.load_fashion_mnist("train", value_range=(-1, 1), limit=args.limit)
-    model = diffusion.course_model(timesteps=args.timesteps)
+    model = diffusion.course_model(
+        timesteps=args.timesteps,
+        prediction=args.prediction,
+        loss_weighting=args.loss_weighting,
+    )
     print(
-        f"U-Net: {model.network.count_params():,} parameters; T = {args.timesteps}, cosine schedule"
+        f"U-Net: {model.network.count_params():,} parameters; T = {args.timesteps}, cosine "
+        f"schedule, predicts {args.prediction}, loss weighting {args.loss_weighting}"
     )
     start = time.perf_counter()
     history = train.fit_resumable(
-        model, x_train, name=RUN_NAME, epochs=args.epochs, batch_size=128, verbose=2
+        model, x_train, name=args.run, epochs=args.epochs, batch_size=BATCH, verbose=2
     )
     spent = time.perf_counter() - start
     print(
@@ -75,7 +85,7 @@ def main() -> None:
             f"{name} {steps:4d} steps: {seconds:7.1f} s for {args.n} images · {report}", flush=True
         )
 
-    folder = train.run_folder(RUN_NAME)
+    folder = train.run_folder(args.run)
     np.savez_compressed(folder / "benchmark_samples.npz", **saved)
 
     ddpm_time, ddpm_fid = results[0][2], results[0][3].fid

@@ -18,10 +18,12 @@ def rng():
     return np.random.default_rng(0)
 
 
-def tiny_model(num_classes=None, timesteps=T_SMALL, seed=0):
+def tiny_model(num_classes=None, timesteps=T_SMALL, seed=0, prediction="eps"):
     """A very small model whose output layer is randomised, so predictions are not zero."""
     keras.utils.set_random_seed(seed)
-    model = d.DiffusionModel(timesteps=timesteps, num_classes=num_classes, channels=TINY)
+    model = d.DiffusionModel(
+        timesteps=timesteps, num_classes=num_classes, channels=TINY, prediction=prediction
+    )
     last = model.ema_network.get_layer("eps")
     kernel, bias = last.get_weights()
     last.set_weights([np.random.default_rng(seed).normal(0, 0.3, kernel.shape), bias])
@@ -201,8 +203,9 @@ def test_guidance_scale_zero_gives_the_unconditional_prediction():
     )
 
 
-def test_compiled_ddpm_step_is_the_posterior_at_the_predicted_x0():
-    model = tiny_model()
+@pytest.mark.parametrize("prediction", d.PREDICTIONS)
+def test_compiled_ddpm_step_is_the_posterior_at_the_predicted_x0(prediction):
+    model = tiny_model(prediction=prediction)
     sched = model.schedule
     x = np.random.default_rng(3).normal(size=(2, 28, 28, 1)).astype(np.float32)
     t = 25
@@ -215,8 +218,9 @@ def test_compiled_ddpm_step_is_the_posterior_at_the_predicted_x0():
     np.testing.assert_allclose(got.numpy(), mean + np.sqrt(var) * noise, rtol=1e-3, atol=1e-4)
 
 
-def test_compiled_ddim_step_matches_the_numpy_update():
-    model = tiny_model()
+@pytest.mark.parametrize("prediction", d.PREDICTIONS)
+def test_compiled_ddim_step_matches_the_numpy_update(prediction):
+    model = tiny_model(prediction=prediction)
     abar = model.schedule.alpha_bars
     x = np.random.default_rng(4).normal(size=(2, 28, 28, 1)).astype(np.float32)
     eps = model.predict_noise(x, 30)
@@ -224,6 +228,49 @@ def test_compiled_ddim_step_matches_the_numpy_update():
     got, _ = ddim_fn(x, tf.constant(30), tf.constant(12), 0.0, np.zeros_like(x), tf.constant(False))
     expected = d.ddim_step(x, eps, abar[30], abar[12], eta=0.0)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-4)
+
+
+def test_v_prediction_turns_the_output_into_noise_and_clean_image():
+    model = tiny_model(prediction="v")
+    abar = model.schedule.alpha_bars
+    x = np.random.default_rng(8).normal(size=(3, 28, 28, 1)).astype(np.float32)
+    t = 21
+    v = model.ema_network([x, np.full(3, t, np.int32)]).numpy()
+    assert np.abs(v).max() > 0.1  # the randomised output layer says something
+    eps = model.predict_noise(x, t)
+    np.testing.assert_allclose(eps, np.sqrt(abar[t]) * v + np.sqrt(1 - abar[t]) * x, atol=1e-5)
+    x0 = model._x0(tf.constant(x), tf.constant(t), None, 1.0, False).numpy()
+    np.testing.assert_allclose(x0, np.sqrt(abar[t]) * x - np.sqrt(1 - abar[t]) * v, atol=1e-5)
+    # the two guesses explain x_t together, as q_sample would have made it
+    np.testing.assert_allclose(np.sqrt(abar[t]) * x0 + np.sqrt(1 - abar[t]) * eps, x, atol=1e-5)
+
+
+def test_the_velocity_target_recovers_the_clean_image_and_the_noise(rng):
+    sched = d.make_schedule("cosine", 100)
+    x0 = rng.uniform(-1, 1, (4, 28, 28, 1))
+    noise = rng.normal(size=x0.shape)
+    t = np.array([0, 30, 70, 99])
+    abar = sched.alpha_bars[t].reshape(-1, 1, 1, 1)
+    xt = d.q_sample(x0, t, noise, sched).astype(np.float64)
+    v = np.sqrt(abar) * noise - np.sqrt(1 - abar) * x0  # what a v-model learns to output
+    np.testing.assert_allclose(np.sqrt(abar) * xt - np.sqrt(1 - abar) * v, x0, atol=1e-5)
+    np.testing.assert_allclose(np.sqrt(abar) * v + np.sqrt(1 - abar) * xt, noise, atol=1e-5)
+
+
+@pytest.mark.parametrize("prediction", d.PREDICTIONS)
+def test_min_snr_weights_cap_the_signal_to_noise_ratio(prediction):
+    gamma = 5.0
+    model = d.DiffusionModel(
+        timesteps=1000, channels=TINY, prediction=prediction, loss_weighting="min_snr"
+    )
+    abar = model.schedule.alpha_bars[[0, 300, 600, 900]]
+    snr = abar / (1 - abar)
+    got = model._loss_weight(tf.constant(abar, tf.float32)).numpy()
+    per_unit_x0_error = snr if prediction == "eps" else snr + 1  # output error / x0 error
+    np.testing.assert_allclose(got * per_unit_x0_error, np.minimum(snr, gamma), rtol=2e-3)
+    assert got[0] < 0.01  # the nearly clean step no longer dominates
+    plain = d.DiffusionModel(timesteps=1000, channels=TINY, prediction=prediction)
+    np.testing.assert_array_equal(plain._loss_weight(tf.constant(abar, tf.float32)).numpy(), 1.0)
 
 
 def test_ddim_with_eta_zero_is_deterministic_and_ddpm_is_not():
@@ -255,9 +302,17 @@ def test_sampling_in_chunks_and_recording_snapshots():
 # -- training and resuming ------------------------------------------------------------------
 
 
-def test_training_lowers_the_loss_and_moves_the_ema(rng):
+@pytest.mark.parametrize(("prediction", "weighting"), [("eps", "none"), ("v", "min_snr")])
+def test_training_lowers_the_loss_and_moves_the_ema(rng, prediction, weighting):
     keras.utils.set_random_seed(0)
-    model = d.DiffusionModel(timesteps=T_SMALL, channels=TINY, num_classes=2, ema_decay=0.9)
+    model = d.DiffusionModel(
+        timesteps=T_SMALL,
+        channels=TINY,
+        num_classes=2,
+        ema_decay=0.9,
+        prediction=prediction,
+        loss_weighting=weighting,
+    )
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     x = np.where(np.arange(28)[None, :, None, None] < 14, 0.8, -0.8) * np.ones((256, 28, 28, 1))
     y = rng.integers(0, 2, 256)
@@ -283,6 +338,13 @@ def test_fit_resumable_reloads_the_ema_weights(tmp_path, monkeypatch):
     np.testing.assert_allclose(
         first.sample_ddim(2, steps=3, x_T=z), second.sample_ddim(2, steps=3, x_T=z), atol=1e-6
     )
+
+
+def test_course_model_predicts_v_with_min_snr_weights():
+    model = d.course_model(timesteps=T_SMALL)
+    assert (model.prediction, model.loss_weighting, model.timesteps) == ("v", "min_snr", T_SMALL)
+    assert model.schedule.kind == "cosine"
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -333,3 +395,9 @@ def test_bad_input_raises_clear_errors(rng):
         cond.sample_ddim(2, steps=2, labels=[0, 1], guidance=-2)
     with pytest.raises(ValueError, match="num_classes"):
         d.DiffusionModel(num_classes=0)
+    with pytest.raises(ValueError, match=r"prediction must be one of \('eps', 'v'\)"):
+        d.DiffusionModel(prediction="x0")
+    with pytest.raises(ValueError, match="loss_weighting must be one of"):
+        d.DiffusionModel(loss_weighting="snr")
+    with pytest.raises(ValueError, match="min_snr_gamma"):
+        d.DiffusionModel(min_snr_gamma=0)
