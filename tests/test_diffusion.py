@@ -214,7 +214,8 @@ def test_compiled_ddpm_step_is_the_posterior_at_the_predicted_x0(prediction):
     mean, var = d.posterior_mean_variance(x0, x, t, sched)
     ddpm_fn, _ = model._compiled()
     noise = np.ones_like(x)
-    got, _ = ddpm_fn(x, tf.constant(t), noise, tf.constant(False))
+    no_label, g = tf.zeros((2,), tf.int32), tf.constant(1.0)  # ignored: unconditional model
+    got, _ = ddpm_fn(x, tf.constant(t), no_label, g, noise, tf.constant(False))
     np.testing.assert_allclose(got.numpy(), mean + np.sqrt(var) * noise, rtol=1e-3, atol=1e-4)
 
 
@@ -225,7 +226,10 @@ def test_compiled_ddim_step_matches_the_numpy_update(prediction):
     x = np.random.default_rng(4).normal(size=(2, 28, 28, 1)).astype(np.float32)
     eps = model.predict_noise(x, 30)
     _, ddim_fn = model._compiled()
-    got, _ = ddim_fn(x, tf.constant(30), tf.constant(12), 0.0, np.zeros_like(x), tf.constant(False))
+    no_label, g = tf.zeros((2,), tf.int32), tf.constant(1.0)  # ignored: unconditional model
+    got, _ = ddim_fn(
+        x, tf.constant(30), tf.constant(12), no_label, g, 0.0, np.zeros_like(x), tf.constant(False)
+    )
     expected = d.ddim_step(x, eps, abar[30], abar[12], eta=0.0)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-4)
 

@@ -508,10 +508,13 @@ class DiffusionModel(keras.Model):
     # ---- sampling: one compiled step, called from a Python loop over timesteps ----
 
     def _output(self, x, t, labels, guidance):
-        """The EMA network's raw output, with classifier-free guidance when labels are given."""
+        """The EMA network's raw output, with classifier-free guidance for a conditional model.
+
+        An unconditional model ignores ``labels`` and ``guidance``.
+        """
         n = tf.shape(x)[0]
         tt = tf.fill((n,), t)
-        if labels is None:
+        if self.num_classes is None:
             return self.ema_network([x, tt], training=False)
         null = tf.fill((n,), self.num_classes)
         both = self.ema_network(
@@ -522,7 +525,7 @@ class DiffusionModel(keras.Model):
         return out_uncond + guidance * (out_cond - out_uncond)
 
     def _eps(self, x, t, labels, guidance):
-        """The predicted noise (guided when labels are given), whatever the network outputs."""
+        """The predicted noise (guided for a conditional model), whatever the network outputs."""
         out = self._output(x, t, labels, guidance)
         if self.prediction == "eps":
             return out
@@ -559,42 +562,24 @@ class DiffusionModel(keras.Model):
         return tf.sqrt(abar_prev) * x0 + direction + sigma * noise, x0
 
     def _compiled(self):
+        """The DDPM and DDIM steps as ``tf.function``s, traced once per model.
+
+        Both take a label per image and a guidance scale; an unconditional model ignores
+        them, so one signature serves both kinds.
+        """
         if self._ddpm_fn is None:
             img = tf.TensorSpec((None, *self.image_shape), tf.float32)
             scalar_i = tf.TensorSpec((), tf.int32)
             scalar_f = tf.TensorSpec((), tf.float32)
             labels = tf.TensorSpec((None,), tf.int32)
             clip = tf.TensorSpec((), tf.bool)
-            if self.num_classes is None:
-
-                def ddpm(x, t, noise, clip):
-                    return self._ddpm_update(x, t, None, 1.0, noise, clip)
-
-                def ddim(x, t, t_prev, eta, noise, clip):
-                    return self._ddim_update(x, t, t_prev, None, 1.0, eta, noise, clip)
-
-                self._ddpm_fn = tf.function(ddpm, input_signature=[img, scalar_i, img, clip])
-                self._ddim_fn = tf.function(
-                    ddim, input_signature=[img, scalar_i, scalar_i, scalar_f, img, clip]
-                )
-            else:
-                self._ddpm_fn = tf.function(
-                    self._ddpm_update,
-                    input_signature=[img, scalar_i, labels, scalar_f, img, clip],
-                )
-                self._ddim_fn = tf.function(
-                    self._ddim_update,
-                    input_signature=[
-                        img,
-                        scalar_i,
-                        scalar_i,
-                        labels,
-                        scalar_f,
-                        scalar_f,
-                        img,
-                        clip,
-                    ],
-                )
+            self._ddpm_fn = tf.function(
+                self._ddpm_update, input_signature=[img, scalar_i, labels, scalar_f, img, clip]
+            )
+            self._ddim_fn = tf.function(
+                self._ddim_update,
+                input_signature=[img, scalar_i, scalar_i, labels, scalar_f, scalar_f, img, clip],
+            )
         return self._ddpm_fn, self._ddim_fn
 
     def _prepare_sampling(self, n, labels, guidance, seed, x_T):
@@ -608,6 +593,7 @@ class DiffusionModel(keras.Model):
         if self.num_classes is None:
             if labels is not None:
                 raise ValueError("this model is unconditional: it takes no labels")
+            labels = np.zeros(n, np.int32)  # a placeholder the network never sees
         elif labels is not None:
             labels = np.asarray(labels)
             if labels.ndim == 0:
@@ -645,7 +631,7 @@ class DiffusionModel(keras.Model):
         outputs, frames = [], []
         for start in range(0, n, batch_size):
             x = x_all[start : start + batch_size]
-            lab = None if labels is None else tf.constant(labels[start : start + batch_size])
+            lab = tf.constant(labels[start : start + batch_size])
             chunk_frames = []
             for i, pair in enumerate(schedule_pairs):
                 if noisy:
@@ -685,9 +671,9 @@ class DiffusionModel(keras.Model):
     ):
         """DDPM ancestral sampling: all T steps, each drawing from the true posterior.
 
-        Each step predicts the noise, turns it into a guess of the clean image (clipped to
-        [-1, 1] when ``clip``), and samples ``x_{t-1}`` from ``q(x_{t-1} | x_t, x0_guess)``
-        with variance ``beta_t (1 - abar_{t-1}) / (1 - abar_t)``.
+        Each step asks the network for its output (noise or v), turns it into a guess of
+        the clean image (clipped to [-1, 1] when ``clip``), and samples ``x_{t-1}`` from
+        ``q(x_{t-1} | x_t, x0_guess)`` with variance ``beta_t (1 - abar_{t-1}) / (1 - abar_t)``.
 
         Args:
             n: how many images.
@@ -705,15 +691,9 @@ class DiffusionModel(keras.Model):
         ddpm_fn, _ = self._compiled()
         pairs = [(t,) for t in range(self.timesteps - 1, -1, -1)]
         clip_t = tf.constant(bool(clip))
-        if self.num_classes is None:
 
-            def update(x, pair, lab, g, noise):
-                return ddpm_fn(x, tf.constant(pair[0], tf.int32), noise, clip_t)
-
-        else:
-
-            def update(x, pair, lab, g, noise):
-                return ddpm_fn(x, tf.constant(pair[0], tf.int32), lab, g, noise, clip_t)
+        def update(x, pair, lab, g, noise):
+            return ddpm_fn(x, tf.constant(pair[0], tf.int32), lab, g, noise, clip_t)
 
         return self._run(
             update, pairs, n, labels, guidance, seed, x_T, batch_size, record, noisy=True
@@ -745,17 +725,10 @@ class DiffusionModel(keras.Model):
         ts = ddim_timesteps(self.timesteps, steps)
         pairs = list(zip(ts, [*ts[1:], -1]))
         clip_t, eta_t = tf.constant(bool(clip)), tf.constant(float(eta), tf.float32)
-        if self.num_classes is None:
 
-            def update(x, pair, lab, g, noise):
-                t, tp = (tf.constant(int(v), tf.int32) for v in pair)
-                return ddim_fn(x, t, tp, eta_t, noise, clip_t)
-
-        else:
-
-            def update(x, pair, lab, g, noise):
-                t, tp = (tf.constant(int(v), tf.int32) for v in pair)
-                return ddim_fn(x, t, tp, lab, g, eta_t, noise, clip_t)
+        def update(x, pair, lab, g, noise):
+            t, tp = (tf.constant(int(v), tf.int32) for v in pair)
+            return ddim_fn(x, t, tp, lab, g, eta_t, noise, clip_t)
 
         return self._run(
             update, pairs, n, labels, guidance, seed, x_T, batch_size, record, noisy=eta > 0
@@ -766,13 +739,9 @@ class DiffusionModel(keras.Model):
         one = tf.zeros((1, *self.image_shape))
         ddpm_fn, ddim_fn = self._compiled()
         t, tp, no = tf.constant(1), tf.constant(0), tf.constant(False)
-        if self.num_classes is None:
-            ddpm_fn(one, t, one, no)
-            ddim_fn(one, t, tp, tf.constant(0.0), one, no)
-        else:
-            lab = tf.zeros((1,), tf.int32)
-            ddpm_fn(one, t, lab, tf.constant(1.0), one, no)
-            ddim_fn(one, t, tp, lab, tf.constant(1.0), tf.constant(0.0), one, no)
+        lab, g = tf.zeros((1,), tf.int32), tf.constant(1.0)
+        ddpm_fn(one, t, lab, g, one, no)
+        ddim_fn(one, t, tp, lab, g, tf.constant(0.0), one, no)
 
     def predict_noise(self, x_t, t, labels=None, guidance: float = 1.0) -> np.ndarray:
         """The EMA network's noise prediction at timestep ``t`` (guided when labels given)."""
@@ -781,7 +750,7 @@ class DiffusionModel(keras.Model):
         if t.ndim:
             raise ValueError("predict_noise takes one timestep t for the whole batch")
         _, labels, guidance = self._prepare_sampling(len(x_t), labels, guidance, 0, x_t)
-        lab = None if labels is None else tf.constant(labels)
+        lab = tf.constant(labels)
         return self._eps(tf.constant(x_t), tf.constant(int(t), tf.int32), lab, guidance).numpy()
 
 
