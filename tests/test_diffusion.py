@@ -164,6 +164,31 @@ def test_ddim_timesteps_span_the_schedule():
     np.testing.assert_array_equal(d.ddim_timesteps(10, 10), np.arange(9, -1, -1))
 
 
+def test_ddim_spacing_below_one_crowds_the_steps_at_the_noisy_end():
+    even, crowded = d.ddim_timesteps(1000, 50), d.ddim_timesteps(1000, 50, spacing=0.7)
+    np.testing.assert_array_equal(d.ddim_timesteps(1000, 50, spacing=1.0), even)
+    assert crowded[0] == 999 and crowded[-1] == 0 and np.all(np.diff(crowded) < 0)
+    assert np.sum(crowded >= 500) > np.sum(even >= 500)
+    # step i of n sits at (T-1) * (i / (n-1)) ** spacing
+    np.testing.assert_array_equal(d.ddim_timesteps(101, 3, spacing=0.5), [100, 71, 0])
+
+
+def test_multistep_weights_follow_the_log_snr_steps():
+    sched = d.make_schedule("cosine", 1000)
+    ts = d.ddim_timesteps(1000, 20)
+    w = d.multistep_weights(sched.alpha_bars, ts)
+    assert w.shape == (20,) and w[0] == 0 and w[-1] == 0  # no previous guess / final jump
+    lam = 0.5 * np.log(sched.alpha_bars[ts] / (1 - sched.alpha_bars[ts]))
+    h = np.diff(lam)
+    np.testing.assert_allclose(w[5], h[5] / (2 * h[4]))
+    # steps of equal size in log-SNR give the classic Adams-Bashforth weight 1/2
+    lam_even = np.linspace(-4, 4, 6)
+    abar_even = 1 / (1 + np.exp(-2 * lam_even))
+    np.testing.assert_allclose(d.multistep_weights(abar_even, np.arange(6))[1:-1], 0.5)
+    with pytest.raises(ValueError, match="noisiest"):
+        d.multistep_weights(sched.alpha_bars, ts[::-1])
+
+
 def test_guided_noise_mixes_the_two_predictions():
     cond, uncond = np.array([1.0, 2.0]), np.array([0.0, -1.0])
     np.testing.assert_allclose(d.guided_noise(cond, uncond, 0.0), uncond)
@@ -228,10 +253,53 @@ def test_compiled_ddim_step_matches_the_numpy_update(prediction):
     _, ddim_fn = model._compiled()
     no_label, g = tf.zeros((2,), tf.int32), tf.constant(1.0)  # ignored: unconditional model
     got, _ = ddim_fn(
-        x, tf.constant(30), tf.constant(12), no_label, g, 0.0, np.zeros_like(x), tf.constant(False)
+        *(x, tf.constant(30), tf.constant(12), no_label, g, 0.0, np.zeros_like(x)),
+        *(tf.constant(False), np.zeros_like(x), 0.0),
     )
     expected = d.ddim_step(x, eps, abar[30], abar[12], eta=0.0)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-4)
+    # second order: the same step, taken with the extrapolated clean-image guess
+    x0 = d.predict_x0(x, eps, abar[30])
+    x0_prev = np.random.default_rng(5).normal(size=x.shape).astype(np.float32)
+    got, own_x0 = ddim_fn(
+        *(x, tf.constant(30), tf.constant(12), no_label, g, 0.0, np.zeros_like(x)),
+        *(tf.constant(False), x0_prev, 0.4),
+    )
+    guess = x0 + 0.4 * (x0 - x0_prev)
+    implied_eps = (x - np.sqrt(abar[30]) * guess) / np.sqrt(1 - abar[30])
+    expected = d.ddim_step(x, implied_eps, abar[30], abar[12], eta=0.0)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(own_x0.numpy(), x0, rtol=1e-3, atol=1e-4)
+
+
+def test_second_order_ddim_converges_faster_on_the_exact_ode():
+    """Gaussian data N(0, s^2) has a known perfect denoiser, and the deterministic
+    sampler's exact end point is x_T * s / sqrt(abar_T s^2 + 1 - abar_T). With the
+    perfect denoiser plugged in, doubling the steps should halve DDIM's error (first
+    order) and quarter the second-order sampler's."""
+    s = 0.5
+    model = d.DiffusionModel(timesteps=1000, channels=TINY)  # predicts the noise
+    abar_all = model._abar
+
+    def perfect_noise(x, t, labels, guidance):
+        abar = abar_all[t]
+        return x * tf.sqrt(1.0 - abar) / (abar * s**2 + 1.0 - abar)
+
+    model._output = perfect_noise
+    # a small starting point, so that no pixel of the result reaches the [-1, 1] clip
+    x_T = 0.4 * np.random.default_rng(11).normal(size=(2, 28, 28, 1)).astype(np.float32)
+    abar_T = model.schedule.alpha_bars[-1]
+    exact = x_T * s / np.sqrt(abar_T * s**2 + 1 - abar_T)
+
+    def error(steps, order):
+        got = model.sample_ddim(2, steps, order=order, x_T=x_T, clip=False)
+        return float(np.abs(got - exact).max() / np.abs(exact).max())
+
+    ddim_50, ddim_100 = error(50, 1), error(100, 1)
+    second_50, second_100 = error(50, 2), error(100, 2)
+    assert 1.6 < ddim_50 / ddim_100 < 2.5  # first order
+    assert second_50 / second_100 > 3.2  # second order
+    assert second_100 < ddim_100 / 2
 
 
 def test_v_prediction_turns_the_output_into_noise_and_clean_image():
@@ -300,6 +368,11 @@ def test_sampling_in_chunks_and_recording_snapshots():
     )
     np.testing.assert_allclose(whole, chunked, atol=1e-5)
     assert [f[0] for f in frames] == [T_SMALL - 1, 13, 0]
+    # the second-order sampler carries a guess from step to step: chunks must not mix
+    whole = model.sample_ddim(5, steps=6, order=2, labels=[0, 1, 0, 1, 0], seed=3)
+    chunked = model.sample_ddim(5, steps=6, order=2, labels=[0, 1, 0, 1, 0], seed=3, batch_size=2)
+    np.testing.assert_allclose(whole, chunked, atol=1e-5)
+    assert not np.allclose(whole, model.sample_ddim(5, steps=6, labels=[0, 1, 0, 1, 0], seed=3))
     assert all(f[1].shape == (5, 28, 28, 1) and f[2].shape == (5, 28, 28, 1) for f in frames)
 
 
@@ -383,6 +456,8 @@ def test_bad_input_raises_clear_errors(rng):
         d.guided_noise(x, x, -1.0)
     with pytest.raises(ValueError, match="exceed"):
         d.ddim_timesteps(10, 11)
+    with pytest.raises(ValueError, match="spacing must be a number > 0"):
+        d.ddim_timesteps(10, 5, spacing=0)
     with pytest.raises(ValueError, match="channels"):
         d.build_unet((16, 30, 64))
     model = tiny_model()
@@ -390,6 +465,10 @@ def test_bad_input_raises_clear_errors(rng):
         model.sample_ddim(2, steps=2, labels=[0, 1])
     with pytest.raises(ValueError, match="positive int"):
         model.sample_ddim(0, steps=2)
+    with pytest.raises(ValueError, match=r"order must be 1 \(DDIM\) or 2"):
+        model.sample_ddim(2, steps=2, order=3)
+    with pytest.raises(ValueError, match="needs eta=0"):
+        model.sample_ddim(2, steps=2, order=2, eta=0.5)
     with pytest.raises(ValueError, match="x_T must have shape"):
         model.sample_ddim(3, steps=2, x_T=x)
     cond = tiny_model(num_classes=3)
