@@ -21,6 +21,7 @@ within 15 % of DDPM's FID at 20x less time) for each.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 
@@ -88,11 +89,14 @@ def main() -> None:
     )
 
     model.warm_up()  # trace both compiled steps before any clock starts
-    spaced = {"spacing": args.spacing}
     kinds = [  # (label, short name for the saved samples, sample_ddim options)
         ("DDIM", "ddim", {}),
-        (f"DDIM, spacing {args.spacing:g}", "ddim_spaced", spaced),
-        (f"DDIM 2nd order (DPM-Solver++ 2M), spacing {args.spacing:g}", "ddim2m", spaced),
+        (f"DDIM, spacing {args.spacing:g}", "ddim_spaced", {"spacing": args.spacing}),
+        (
+            f"DDIM 2nd order (DPM-Solver++ 2M), spacing {args.spacing:g}",
+            "ddim2m",
+            {"spacing": args.spacing, "order": 2},
+        ),
     ]
     samplers = [("DDPM", "ddpm", args.timesteps, None)] + [
         (label, key, steps, options) for label, key, options in kinds for steps in args.ddim_steps
@@ -101,18 +105,15 @@ def main() -> None:
     saved = {}
     for seed in args.seeds:
         for name, key, steps, options in samplers:
-            start = time.perf_counter()
             if options is None:
-                images = model.sample_ddpm(args.n, seed=seed, batch_size=args.n)
+                draw = functools.partial(model.sample_ddpm, args.n, seed=seed, batch_size=args.n)
             else:
-                order = 2 if key == "ddim2m" else 1
-                images = model.sample_ddim(
-                    args.n, steps, seed=seed, batch_size=args.n, order=order, **options
+                draw = functools.partial(
+                    model.sample_ddim, args.n, steps, seed=seed, batch_size=args.n, **options
                 )
-            seconds = time.perf_counter() - start
+            images, seconds, report = metrics.timed_samples(draw, value_range=(-1, 1))
             if seed == args.seeds[0]:
                 saved[f"{key}_{steps}"] = images
-            report = metrics.evaluate_samples(images, value_range=(-1, 1))
             runs.setdefault((name, steps), []).append((seconds, report))
             print(
                 f"seed {seed} · {name}, {steps} steps: {seconds:.1f} s for {args.n} images · "

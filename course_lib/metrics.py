@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +214,24 @@ def evaluate_samples(images, value_range=(0.0, 1.0)) -> QualityReport:
         kid=kid,
         kid_std=kid_std,
     )
+
+
+def timed_samples(draw, value_range=(0.0, 1.0)):
+    """Run a sampler and score what it drew: ``(images, seconds, QualityReport)``.
+
+    ``draw`` takes no arguments and returns a batch of images (for example
+    ``lambda: model.sample_ddim(300, steps=50)``). Only the call to ``draw`` is timed,
+    not the scoring.
+    """
+    if not callable(draw):
+        raise TypeError(
+            f"draw must be a function of no arguments that returns images; got a "
+            f"{type(draw).__name__}"
+        )
+    start = time.perf_counter()
+    images = draw()
+    seconds = time.perf_counter() - start
+    return images, seconds, evaluate_samples(images, value_range)
 
 
 def bits_per_char(mean_nll_nats: float, chars_per_token: float = 1.0) -> float:

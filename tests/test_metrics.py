@@ -1,6 +1,7 @@
 """The course's quality numbers: FID/KID on the course classifier, and bits per char."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -57,6 +58,21 @@ def test_real_images_score_near_the_floor_and_noise_far_worse(real):
     assert on_noise.fid > 10 * on_real.fid
     assert on_noise.kid > 10 * max(on_real.kid, 1e-4)
     assert "real-data floor" in str(on_real)
+
+
+def test_timed_samples_times_the_draw_and_scores_its_images(real):
+    _, test, _ = real
+
+    def draw():
+        time.sleep(0.2)
+        return test[:200]
+
+    images, seconds, report = metrics.timed_samples(draw)
+    np.testing.assert_array_equal(images, test[:200])
+    assert 0.2 <= seconds < 5
+    assert report.fid == pytest.approx(metrics.evaluate_samples(test[:200]).fid)
+    with pytest.raises(TypeError, match="draw must be a function"):
+        metrics.timed_samples(test[:200])
 
 
 def test_same_images_have_zero_fid(real):
