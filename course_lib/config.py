@@ -40,6 +40,8 @@ def budget(*, full, quick):
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if value is not None and not is_number:
             raise TypeError(f"budget({name}=...) expects a number or None, got {value!r}")
+        if value is not None and not value >= 0:  # also refuses NaN
+            raise ValueError(f"budget({name}=...) is a size: expects a number >= 0; got {value!r}")
     return quick if is_quick() else full
 
 

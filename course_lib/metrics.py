@@ -8,18 +8,20 @@ comparable within the course only. Every score comes with its **floor**: the FID
 test images against real training images with the same number of images, the best a
 generator can hope for at that sample size.
 
-Text chapters use :func:`bits_per_char`.
+Text chapters measure bits per character with
+:func:`course_lib.models.gpt.bits_per_character`.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from course_lib.conventions import as_images, value_range_pair
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 CLASSIFIER_WEIGHTS = ASSETS / "fashion_classifier.weights.h5"
@@ -62,26 +64,8 @@ def load_classifier():
 
 def _as_unit_images(images, value_range) -> np.ndarray:
     """Check a batch of Fashion-MNIST-shaped images and rescale it to [0, 1]."""
-    if hasattr(images, "numpy"):
-        images = images.numpy()
-    arr = np.asarray(images, dtype=np.float32)
-    if arr.ndim == 3:
-        arr = arr[..., None]
-    if arr.ndim != 4 or arr.shape[1:] != (28, 28, 1):
-        raise ValueError(f"images must have shape (n, 28, 28) or (n, 28, 28, 1); got {arr.shape}")
-    if len(arr) < 2:
-        raise ValueError(f"need at least 2 images to compare distributions; got {len(arr)}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("images contain NaN or infinity")
-    from course_lib.data import value_range_pair
-
     low, high = value_range_pair(value_range)
-    margin = 0.05 * (high - low)
-    if arr.min() < low - margin or arr.max() > high + margin:
-        raise ValueError(
-            f"images range from {arr.min():.3g} to {arr.max():.3g}, outside value_range="
-            f"{(low, high)}: pass the range your model produces, e.g. value_range=(-1, 1)"
-        )
+    arr = as_images(images, value_range=(low, high), min_count=2)
     return np.clip((arr - low) / (high - low), 0.0, 1.0)
 
 
@@ -232,18 +216,3 @@ def timed_samples(draw, value_range=(0.0, 1.0)):
     images = draw()
     seconds = time.perf_counter() - start
     return images, seconds, evaluate_samples(images, value_range)
-
-
-def bits_per_char(mean_nll_nats: float, chars_per_token: float = 1.0) -> float:
-    """Bits per character from a mean negative log-likelihood per token in nats.
-
-    ``chars_per_token`` is 1 for a character model; a subword tokenizer covers several
-    characters per token, so its loss is spread over them.
-    """
-    if not np.isfinite(mean_nll_nats) or mean_nll_nats < 0:
-        raise ValueError(
-            f"mean_nll_nats must be a finite, non-negative number; got {mean_nll_nats!r}"
-        )
-    if not chars_per_token > 0:
-        raise ValueError(f"chars_per_token must be positive; got {chars_per_token!r}")
-    return float(mean_nll_nats) / math.log(2) / float(chars_per_token)

@@ -11,36 +11,33 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_lib.data import value_range_pair
+from course_lib.conventions import as_images, as_positive_int, check_pixel_range, value_range_pair
 
 
 def _as_image_batch(images) -> np.ndarray:
     """Validate a batch of images and return it as float (n, h, w) or (n, h, w, 3)."""
     if hasattr(images, "numpy"):
         images = images.numpy()
-    arr = np.asarray(images)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"images must be a numeric array, got dtype {arr.dtype}")
-    if arr.ndim == 4 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
-    if not (arr.ndim == 3 or (arr.ndim == 4 and arr.shape[-1] == 3)):
+    if np.ndim(images) == 3:  # grey images without their channel axis
+        images = np.asarray(images)[..., None]
+    arr = as_images(images, shape=None)
+    if arr.shape[-1] not in (1, 3):
         raise ValueError(
             "images must have shape (n, height, width), (n, height, width, 1) or "
             f"(n, height, width, 3); got {arr.shape}"
         )
-    if len(arr) == 0:
-        raise ValueError("images is empty: nothing to draw")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("images contain NaN or infinity: training has probably diverged")
-    return arr.astype(np.float32)
+    return arr[..., 0] if arr.shape[-1] == 1 else arr
 
 
 def _to_unit_range(arr: np.ndarray, value_range) -> np.ndarray:
-    if value_range == "auto":
+    """Rescale pixels to [0, 1]. A given range is checked: pixels outside it are an
+    error (a wrong ``value_range`` would silently wash the picture out)."""
+    if isinstance(value_range, str) and value_range == "auto":
         low = -1.0 if arr.min() < -1e-3 else 0.0
         high = 255.0 if arr.max() > 1.0 + 1e-3 else 1.0
     else:
         low, high = value_range_pair(value_range)
+        check_pixel_range(arr, (low, high))
     return np.clip((arr - low) / (high - low), 0.0, 1.0)
 
 
@@ -56,8 +53,7 @@ def tile_images(
     arr = _to_unit_range(_as_image_batch(images), value_range)
     n, h, w = arr.shape[:3]
     ncols = math.ceil(math.sqrt(n)) if ncols is None else ncols
-    if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int; got {ncols!r}")
+    ncols = as_positive_int(ncols, "ncols")
     nrows = math.ceil(n / ncols)
     gap = pad if row_gap is None else row_gap
     shape = (nrows * (h + gap) - gap, ncols * (w + pad) - pad) + arr.shape[3:]
@@ -140,8 +136,7 @@ def compare_rows(
         raise ValueError("rows must be a non-empty dict of {label: images}")
     batches = [_as_image_batch(v) for v in rows.values()]
     ncols = min(len(b) for b in batches) if ncols is None else ncols
-    if not isinstance(ncols, int) or isinstance(ncols, bool) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int; got {ncols!r}")
+    ncols = as_positive_int(ncols, "ncols")
     if any(len(b) < ncols for b in batches):
         raise ValueError(f"every row needs at least ncols={ncols} images")
     shapes = {b.shape[1:] for b in batches}

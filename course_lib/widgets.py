@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from course_lib.conventions import as_int, as_number, as_positive_int
+
 LIVE, STATIC = "live", "static"
 
 
@@ -81,13 +83,12 @@ class LatentExplorer:
     ):
         if not callable(decode):
             raise TypeError("decode must be a function codes -> images")
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive int; got {latent_dim!r}")
+        latent_dim = as_positive_int(latent_dim, "latent_dim")
         dims = list(range(min(latent_dim, 8))) if dims is None else [int(d) for d in dims]
         if not dims or any(not 0 <= d < latent_dim for d in dims) or len(set(dims)) < len(dims):
             raise ValueError(f"dims must be distinct dimensions in 0..{latent_dim - 1}; got {dims}")
-        if not span > 0:
-            raise ValueError(f"span must be positive; got {span!r}")
+        span = as_number(span, "span", low=0.0, low_open=True)
+        zoom = as_positive_int(zoom, "zoom")
         start = np.zeros(latent_dim, np.float32) if start is None else np.asarray(start, np.float32)
         if start.shape != (latent_dim,):
             raise ValueError(f"start must be one code of shape ({latent_dim},); got {start.shape}")
@@ -182,8 +183,7 @@ class LatentExplorer:
         """
         from course_lib import viz
 
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-            raise ValueError(f"steps must be an int of at least 2; got {steps!r}")
+        steps = as_int(steps, "steps", minimum=2)
         values = np.linspace(-self.span, self.span, steps, dtype=np.float32)
         codes = np.tile(self.code, (len(self.dims), steps, 1))
         for row, d in enumerate(self.dims):

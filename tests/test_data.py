@@ -1,4 +1,5 @@
-"""Tests of the Fashion-MNIST loader (course_lib.data) on tiny synthetic IDX files.
+"""Tests of the Fashion-MNIST loader (course_lib.data.fashion_mnist) on tiny synthetic IDX
+files, of the toy data sets, and of what the course_lib.data package exports.
 
 Nothing here reads the real data set or the network: every source folder is a temporary
 folder, and downloads come from a small HTTP server on 127.0.0.1.
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib import data
+from course_lib import conventions, data
+from course_lib.data import fashion_mnist
 
 TRAIN = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
 TEST = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -62,7 +64,7 @@ def places(tmp_path, monkeypatch):
     debian.mkdir()
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
-    monkeypatch.setattr(data, "DEBIAN_DIR", debian)
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", debian)
     # A safety net: any download not meant by a test hits a closed local port.
     monkeypatch.setenv("COURSE_FASHION_MNIST_URL", "http://127.0.0.1:9/")
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
@@ -574,3 +576,26 @@ def test_smiley_points_shape_range_and_seed():
 def test_smiley_points_bad_n(n):
     with pytest.raises(ValueError, match="n must be"):
         data.smiley_points(n)
+
+
+# -- the package -------------------------------------------------------------------------
+
+
+def test_package_exports_every_name_the_course_uses():
+    names = (
+        "load_fashion_mnist FASHION_MNIST_CLASSES read_idx clear_cache DataFileError "
+        "DataNotFoundError smiley_points load_text_corpus split_text python_docs_text "
+        "word_order_examples keras_shakespeare_path TEXT_SOURCES value_range_pair IMAGE_SHAPE"
+    ).split()
+    assert [name for name in names if not hasattr(data, name)] == []
+    assert sorted(data.__all__) == sorted(set(data.__all__))
+    assert all(hasattr(data, name) for name in data.__all__)
+    assert data.value_range_pair is conventions.value_range_pair
+    assert data.IMAGE_SHAPE == conventions.IMAGE_SHAPE == (28, 28, 1)
+    assert len(data.FASHION_MNIST_CLASSES) == conventions.NUM_CLASSES
+
+
+def test_both_families_share_one_keras_cache(places):
+    cache = places["cache"].parent
+    assert data.fashion_mnist_sources()[-1].label == f"Keras cache ({cache / 'fashion-mnist'})"
+    assert data.keras_shakespeare_path() == cache / "shakespeare.txt"

@@ -18,13 +18,18 @@ def rng():
     return np.random.default_rng(0)
 
 
+def no_cond(n):
+    """The conditioning image of a model without one: zero channels."""
+    return tf.zeros((n, 28, 28, 0))
+
+
 def tiny_model(num_classes=None, timesteps=T_SMALL, seed=0, prediction="eps"):
     """A very small model whose output layer is randomised, so predictions are not zero."""
     keras.utils.set_random_seed(seed)
     model = d.DiffusionModel(
         timesteps=timesteps, num_classes=num_classes, channels=TINY, prediction=prediction
     )
-    last = model.ema_network.get_layer("eps")
+    last = model.ema_network.get_layer("out")
     kernel, bias = last.get_weights()
     last.set_weights([np.random.default_rng(seed).normal(0, 0.3, kernel.shape), bias])
     return model
@@ -202,7 +207,7 @@ def test_guided_noise_mixes_the_two_predictions():
 def test_unet_keeps_the_image_shape_and_uses_the_timestep():
     net = d.build_unet(TINY)
     x = np.random.default_rng(1).normal(size=(2, 28, 28, 1)).astype(np.float32)
-    last = net.get_layer("eps")
+    last = net.get_layer("out")
     last.set_weights([np.ones_like(w) * 0.1 for w in last.get_weights()])
     a = net([x, np.array([3, 3], np.int32)]).numpy()
     b = net([x, np.array([30, 30], np.int32)]).numpy()
@@ -240,7 +245,7 @@ def test_compiled_ddpm_step_is_the_posterior_at_the_predicted_x0(prediction):
     ddpm_fn, _ = model._compiled()
     noise = np.ones_like(x)
     no_label, g = tf.zeros((2,), tf.int32), tf.constant(1.0)  # ignored: unconditional model
-    got, _ = ddpm_fn(x, tf.constant(t), no_label, g, noise, tf.constant(False))
+    got, _ = ddpm_fn(x, tf.constant(t), no_label, g, noise, tf.constant(False), no_cond(2))
     np.testing.assert_allclose(got.numpy(), mean + np.sqrt(var) * noise, rtol=1e-3, atol=1e-4)
 
 
@@ -254,7 +259,7 @@ def test_compiled_ddim_step_matches_the_numpy_update(prediction):
     no_label, g = tf.zeros((2,), tf.int32), tf.constant(1.0)  # ignored: unconditional model
     got, _ = ddim_fn(
         *(x, tf.constant(30), tf.constant(12), no_label, g, 0.0, np.zeros_like(x)),
-        *(tf.constant(False), np.zeros_like(x), 0.0),
+        *(tf.constant(False), np.zeros_like(x), 0.0, no_cond(2)),
     )
     expected = d.ddim_step(x, eps, abar[30], abar[12], eta=0.0)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3, atol=1e-4)
@@ -263,7 +268,7 @@ def test_compiled_ddim_step_matches_the_numpy_update(prediction):
     x0_prev = np.random.default_rng(5).normal(size=x.shape).astype(np.float32)
     got, own_x0 = ddim_fn(
         *(x, tf.constant(30), tf.constant(12), no_label, g, 0.0, np.zeros_like(x)),
-        *(tf.constant(False), x0_prev, 0.4),
+        *(tf.constant(False), x0_prev, 0.4, no_cond(2)),
     )
     guess = x0 + 0.4 * (x0 - x0_prev)
     implied_eps = (x - np.sqrt(abar[30]) * guess) / np.sqrt(1 - abar[30])
@@ -281,11 +286,11 @@ def test_second_order_ddim_converges_faster_on_the_exact_ode():
     model = d.DiffusionModel(timesteps=1000, channels=TINY)  # predicts the noise
     abar_all = model._abar
 
-    def perfect_noise(x, t, labels, guidance):
+    def perfect_noise(x, t, labels, guidance, cond):
         abar = abar_all[t]
         return x * tf.sqrt(1.0 - abar) / (abar * s**2 + 1.0 - abar)
 
-    model._output = perfect_noise
+    model.network_output = perfect_noise
     # a small starting point, so that no pixel of the result reaches the [-1, 1] clip
     x_T = 0.4 * np.random.default_rng(11).normal(size=(2, 28, 28, 1)).astype(np.float32)
     abar_T = model.schedule.alpha_bars[-1]
@@ -311,7 +316,7 @@ def test_v_prediction_turns_the_output_into_noise_and_clean_image():
     assert np.abs(v).max() > 0.1  # the randomised output layer says something
     eps = model.predict_noise(x, t)
     np.testing.assert_allclose(eps, np.sqrt(abar[t]) * v + np.sqrt(1 - abar[t]) * x, atol=1e-5)
-    x0 = model._x0(tf.constant(x), tf.constant(t), None, 1.0, False).numpy()
+    x0 = model.predicted_x0(tf.constant(x), tf.constant(t), None, 1.0, no_cond(3), False).numpy()
     np.testing.assert_allclose(x0, np.sqrt(abar[t]) * x - np.sqrt(1 - abar[t]) * v, atol=1e-5)
     # the two guesses explain x_t together, as q_sample would have made it
     np.testing.assert_allclose(np.sqrt(abar[t]) * x0 + np.sqrt(1 - abar[t]) * eps, x, atol=1e-5)
@@ -337,12 +342,12 @@ def test_min_snr_weights_cap_the_signal_to_noise_ratio(prediction):
     )
     abar = model.schedule.alpha_bars[[0, 300, 600, 900]]
     snr = abar / (1 - abar)
-    got = model._loss_weight(tf.constant(abar, tf.float32)).numpy()
+    got = model.loss_weight(tf.constant(abar, tf.float32)).numpy()
     per_unit_x0_error = snr if prediction == "eps" else snr + 1  # output error / x0 error
     np.testing.assert_allclose(got * per_unit_x0_error, np.minimum(snr, gamma), rtol=2e-3)
     assert got[0] < 0.01  # the nearly clean step no longer dominates
     plain = d.DiffusionModel(timesteps=1000, channels=TINY, prediction=prediction)
-    np.testing.assert_array_equal(plain._loss_weight(tf.constant(abar, tf.float32)).numpy(), 1.0)
+    np.testing.assert_array_equal(plain.loss_weight(tf.constant(abar, tf.float32)).numpy(), 1.0)
 
 
 def test_ddim_with_eta_zero_is_deterministic_and_ddpm_is_not():
@@ -366,12 +371,12 @@ def test_sampling_in_chunks_and_recording_snapshots():
     chunked, frames = model.sample_ddim(
         5, steps=4, labels=[0, 1, 0, 1, 0], guidance=2.0, seed=3, batch_size=2, record=3
     )
-    np.testing.assert_allclose(whole, chunked, atol=1e-5)
+    np.testing.assert_allclose(whole, chunked, atol=5e-4)  # float sums differ by batch size
     assert [f[0] for f in frames] == [T_SMALL - 1, 13, 0]
     # the second-order sampler carries a guess from step to step: chunks must not mix
     whole = model.sample_ddim(5, steps=6, order=2, labels=[0, 1, 0, 1, 0], seed=3)
     chunked = model.sample_ddim(5, steps=6, order=2, labels=[0, 1, 0, 1, 0], seed=3, batch_size=2)
-    np.testing.assert_allclose(whole, chunked, atol=1e-5)
+    np.testing.assert_allclose(whole, chunked, atol=5e-4)
     assert not np.allclose(whole, model.sample_ddim(5, steps=6, labels=[0, 1, 0, 1, 0], seed=3))
     assert all(f[1].shape == (5, 28, 28, 1) and f[2].shape == (5, 28, 28, 1) for f in frames)
 
@@ -472,7 +477,7 @@ def test_bad_input_raises_clear_errors(rng):
     with pytest.raises(ValueError, match="x_T must have shape"):
         model.sample_ddim(3, steps=2, x_T=x)
     cond = tiny_model(num_classes=3)
-    with pytest.raises(ValueError, match="labels must be 0 .. 2"):
+    with pytest.raises(ValueError, match="unknown class label 7.*no label"):
         cond.sample_ddim(2, steps=2, labels=[0, 7])
     with pytest.raises(ValueError, match="guidance"):
         cond.sample_ddim(2, steps=2, labels=[0, 1], guidance=-2)

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from course_lib import train
 from course_lib.models import gan
+from tests.callbacks import EndAt
 
 RNG = np.random.default_rng(0)
 IMAGES = np.tanh(RNG.standard_normal((32, 28, 28, 1))).astype(np.float32)  # in (-1, 1)
@@ -83,13 +84,13 @@ def test_cycle_loss_is_zero_for_identity_generators_and_positive_otherwise():
 
 def test_interpolation_ends_at_the_two_points_and_keeps_the_length():
     a, b = gan.latent_noise(2, 64, seed=3)
-    path = gan.interpolate_latents(a, b, steps=7)
+    path = gan.interpolate(a, b, steps=7, spherical=True)
     assert path.shape == (7, 64)
     np.testing.assert_allclose(path[0], a, atol=1e-5)
     np.testing.assert_allclose(path[-1], b, atol=1e-5)
     norms = np.linalg.norm(path, axis=1)
     assert norms.min() > 0.9 * min(np.linalg.norm(a), np.linalg.norm(b))
-    straight = gan.interpolate_latents(a, b, steps=3, spherical=False)
+    straight = gan.interpolate(a, b, steps=3, spherical=False)
     np.testing.assert_allclose(straight[1], (a + b) / 2, atol=1e-6)
 
 
@@ -180,18 +181,6 @@ def test_cycle_gan_trains_and_translates_both_ways():
     assert model.translate(IMAGES[:3], "b2a").shape == (3, 28, 28, 1)
 
 
-class InterruptAt(keras.callbacks.Callback):
-    """A stopped kernel: raise KeyboardInterrupt as epoch ``epoch`` (0-based) begins."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 class Recorder(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.start = {
@@ -210,7 +199,7 @@ def test_resume_after_interruption_continues_from_the_saved_step(capsys):
             name="gan",
             epochs=3,
             batch_size=16,
-            callbacks=[InterruptAt(2)],
+            callbacks=[EndAt(2, at_begin=True)],
             verbose=0,
         )
     # two epochs of 2 steps each (32 images, batch 16) finished and were saved

@@ -305,6 +305,21 @@ def test_bits_per_character():
         gpt.bits_per_character(1.0, chars_per_token=0)
 
 
+def test_evaluate_bpc_shares_a_tokens_bits_among_its_characters():
+    model = tiny_gpt()
+    ids = random_ids(200)
+    x, y = gpt.validation_windows(ids, CONTEXT)
+    per_token = gpt.evaluate_bpc(model, x, y)
+    # a token of a subword model covers several characters: its bits are shared among them
+    assert gpt.evaluate_bpc(model, x, y, chars_per_token=2.5) == pytest.approx(per_token / 2.5)
+    bigram = gpt.BigramModel(VOCAB).fit(ids)
+    assert gpt.evaluate_bpc(bigram, x, y, chars_per_token=2.0) == pytest.approx(
+        gpt.evaluate_bpc(bigram, x, y) / 2
+    )
+    with pytest.raises(ValueError, match="chars_per_token must be a positive number"):
+        gpt.evaluate_bpc(model, x, y, chars_per_token=0)
+
+
 def test_windows_and_the_training_stream_are_shifted_by_one():
     ids = np.arange(50, dtype=np.int32)
     x, y = gpt.validation_windows(ids, 8)
@@ -332,8 +347,11 @@ def test_time_budget_stops_training():
     gpt.compile_language_model(model)
     budget = TimeBudget(1.0)
     stream = gpt.lm_dataset(random_ids(500), CONTEXT, 8)
-    model.fit(stream, steps_per_epoch=10**6, callbacks=[budget], verbose=0)
+    history = model.fit(stream, steps_per_epoch=10**6, callbacks=[budget], verbose=0).history
     assert 1.0 <= budget.elapsed < 30 and budget.steps >= 1
+    # the Keras metric's name says what it measures: bits per token, the loss over ln 2
+    assert "bpc" not in history
+    assert history["bits_per_token"][0] == pytest.approx(history["loss"][0] / math.log(2), rel=1e-4)
     with pytest.raises(ValueError, match="positive number"):
         TimeBudget(0)
 
@@ -360,3 +378,22 @@ def test_warmup_schedule_and_compile_settings():
         gpt.compile_language_model(model, 1e-3, warmup_steps=-1)
     with pytest.raises(TypeError, match="keras.Model"):
         gpt.compile_language_model(gpt.BigramModel(3))
+
+
+def test_presets_carry_run_names_and_training_settings():
+    keras.utils.set_random_seed(0)
+    model = gpt.course_gpt(VOCAB, CONTEXT, d_model=16, num_heads=2, num_layers=1, corpus="toy")
+    assert (model.run_name, model.batch_size, model.warmup_steps) == ("ch04_gpt_toy", 16, 30)
+    assert isinstance(model.optimizer._learning_rate, gpt.LinearWarmup)  # warms up itself
+    assert model.jit_compile is False and model.context_length == CONTEXT
+    plain = gpt.course_gpt(VOCAB, CONTEXT, d_model=16, num_heads=2, num_layers=1, warmup=False)
+    assert plain.run_name == "ch04_gpt"
+    assert float(plain.optimizer.learning_rate) == pytest.approx(2e-3)  # for TimeBudget
+    TimeBudget(1.0, warmup_steps=plain.warmup_steps)  # which can then drive the warm-up
+    leaky = gpt.course_gpt(VOCAB, CONTEXT, d_model=16, num_heads=2, causal=False, corpus="toy")
+    assert leaky.run_name == "ch04_gpt_no_mask_toy" and not leaky.causal
+    lstm = gpt.course_lstm(VOCAB, CONTEXT, units=8, corpus="toy")
+    assert (lstm.run_name, lstm.batch_size, lstm.warmup_steps) == ("ch04_lstm_toy", 32, 0)
+    assert float(lstm.optimizer.learning_rate) == pytest.approx(2e-3)
+    with pytest.raises(ValueError, match="corpus must be a text's name"):
+        gpt.course_lstm(VOCAB, CONTEXT, corpus="")

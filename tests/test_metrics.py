@@ -1,6 +1,5 @@
 """The course's quality numbers: FID/KID on the course classifier, and bits per char."""
 
-import math
 import time
 
 import numpy as np
@@ -115,13 +114,3 @@ def test_feature_sets_must_agree():
         metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
     with pytest.raises(ValueError, match="same d"):
         metrics.kernel_distance(np.zeros((5, 3)), np.zeros((5, 4)))
-
-
-def test_bits_per_char():
-    assert metrics.bits_per_char(math.log(2)) == pytest.approx(1.0)
-    assert metrics.bits_per_char(math.log(2) * 4, chars_per_token=2) == pytest.approx(2.0)
-    assert metrics.bits_per_char(math.log(27)) == pytest.approx(math.log2(27))
-    with pytest.raises(ValueError, match="non-negative"):
-        metrics.bits_per_char(-1.0)
-    with pytest.raises(ValueError, match="chars_per_token"):
-        metrics.bits_per_char(1.0, chars_per_token=0)

@@ -1,4 +1,4 @@
-"""Tests of the text corpora in course_lib.data: offline first, tiny Shakespeare when it
+"""Tests of the text corpora in course_lib.data.text: offline first, tiny Shakespeare when it
 is on disk or reachable, downloads from a small server on 127.0.0.1, clear errors."""
 
 import functools
@@ -118,10 +118,11 @@ def test_asking_for_shakespeare_offline_lists_where_it_looked(places):
     "kwargs, message",
     [
         ({"source": "wikipedia"}, "source must be one of"),
-        ({"val_fraction": 1.5}, "between 0 and 1"),
-        ({"val_fraction": 0}, "between 0 and 1"),
-        ({"limit": 2}, "at least 4"),
-        ({"limit": 10.0}, "at least 4"),
+        ({"val_fraction": 1.5}, r"val_fraction must be in \(0, 1\)"),
+        ({"val_fraction": 0}, r"val_fraction must be in \(0, 1\)"),
+        ({"val_fraction": "0.1"}, "val_fraction must be a finite number"),
+        ({"limit": 2}, "limit must be an int >= 4"),
+        ({"limit": 10.0}, "limit must be an int >= 4"),
     ],
 )
 def test_bad_arguments_say_what_was_expected(kwargs, message):

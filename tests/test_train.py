@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from course_lib import train
-from course_lib.models.basics import GaussianMixture
+from course_lib.models.mixture import GaussianMixture
 from course_lib.train import TimeBudget
+from tests.callbacks import EndAt
 
 N, BATCH = 48, 16
 PER_EPOCH = 3  # ceil(48 / 16), counted by hand
@@ -65,18 +66,6 @@ class Recorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.snapshots[epoch] = weights_of(self.model)
-
-
-class InterruptAt(keras.callbacks.Callback):
-    """Raise KeyboardInterrupt (a stopped kernel) at the end of one epoch."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
 
 
 # -- batches_per_epoch ---------------------------------------------------------------------
@@ -183,14 +172,17 @@ def test_interrupted_run_resumes_from_last_checkpoint(points, runs, capsys):
             epochs=5,
             batch_size=BATCH,
             verbose=0,
-            callbacks=[seen, InterruptAt(2)],
+            callbacks=[seen, EndAt(2)],
         )
     assert seen.epochs == [0, 1, 2]
 
-    folder = runs / "quick" / "gm"
+    base = runs / "quick" / "gm"
+    (folder,) = [p for p in base.iterdir() if p.is_dir()]  # one run: one set of settings
+    assert folder == train.latest_run("gm")
     assert sorted(p.name for p in folder.iterdir()) == ["model.weights.h5", "state.json"]
     state = train.load_state("gm")
     assert state == json.loads((folder / "state.json").read_text())
+    assert state["fingerprint"]["fit.batch_size"] == str(BATCH)
     saved = state["epoch"]
     # epochs 0 and 1 finished with their checkpoints; epoch 2 was interrupted in its
     # end-of-epoch callbacks, so its checkpoint may or may not have been written
@@ -206,7 +198,8 @@ def test_interrupted_run_resumes_from_last_checkpoint(points, runs, capsys):
         second, points, name="gm", epochs=5, batch_size=BATCH, verbose=0, callbacks=[resumed]
     )
     out = capsys.readouterr().out
-    assert f"resuming: run 'gm' has {saved} of 5 epochs saved" in out
+    assert f"resuming: run 'gm' has {saved} of 5 epochs saved in {folder}" in out
+    assert "settings changed" not in out
     assert f"run 'gm': epochs {saved + 1}-5 trained in" in out
     assert resumed.epochs == list(range(saved, 5))
     # it started from the saved weights and optimizer state, not from scratch
@@ -220,6 +213,7 @@ def test_interrupted_run_resumes_from_last_checkpoint(points, runs, capsys):
     final = train.load_state("gm")
     assert final["epoch"] == 5
     assert final["history"] == history
+    assert [p for p in base.iterdir() if p.is_dir()] == [folder]  # resumed in place
 
 
 def test_finished_run_is_loaded_without_training(points, capsys):
@@ -242,7 +236,9 @@ def test_finished_run_is_loaded_without_training(points, capsys):
     assert "finished: run 'done' has 2 of 2 epochs saved" in capsys.readouterr().out
 
     # asking for fewer epochs than saved also trains nothing
-    fewer = train.fit_resumable(make_model(points), points, name="done", epochs=1, verbose=0)
+    fewer = train.fit_resumable(
+        make_model(points), points, name="done", epochs=1, batch_size=BATCH, verbose=0
+    )
     assert len(fewer["loss"]) == 2
 
 
@@ -264,7 +260,8 @@ def test_restart_starts_over(points, runs):
     train.fit_resumable(
         make_model(points), points, name="again", epochs=2, batch_size=BATCH, verbose=0
     )
-    (runs / "quick" / "again" / "stale.txt").write_text("left from before")
+    stale = train.latest_run("again") / "stale.txt"
+    stale.write_text("left from before")
 
     model = make_model(points, seed=4)
     seen = Recorder()
@@ -283,7 +280,7 @@ def test_restart_starts_over(points, runs):
     assert int(model.optimizer.iterations.numpy()) == PER_EPOCH
     assert len(history["loss"]) == 1
     assert train.load_state("again")["epoch"] == 1
-    assert not (runs / "quick" / "again" / "stale.txt").exists()
+    assert not stale.exists()
 
 
 def test_resume_from_a_dataset(points):
@@ -298,7 +295,7 @@ def test_resume_from_a_dataset(points):
             epochs=3,
             verbose=0,
             shuffle=False,
-            callbacks=[InterruptAt(1)],
+            callbacks=[EndAt(1)],
         )
     saved = train.load_state("ds")["epoch"]
     model = make_model(points, seed=5)
@@ -313,7 +310,10 @@ def test_quick_and_full_runs_are_kept_apart(points, runs, monkeypatch):
     assert train.load_state("mode")["epoch"] == 1
     monkeypatch.setenv("COURSE_QUICK", "0")
     assert train.load_state("mode") is None
-    assert (runs / "quick" / "mode" / "state.json").is_file()
+    assert train.latest_run("mode") is None
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    assert (train.latest_run("mode") / "state.json").is_file()
+    assert train.latest_run("mode").parent == runs / "quick" / "mode"
 
 
 @pytest.mark.parametrize("epochs", [0, -1, 2.5, "3", None])

@@ -85,9 +85,14 @@ def test_tile_images_uint8_auto_range():
     np.testing.assert_allclose(mosaic[:, 3:], 1.0)
 
 
-def test_tile_images_clips_out_of_range_values():
+def test_tile_images_refuses_pixels_outside_the_given_range():
     images = np.array([[[-0.5, 0.5, 1.5]]])
-    mosaic = viz.tile_images(images, value_range=(0, 1))
+    with pytest.raises(ValueError, match=r"range from -0.5 to 1.5.*\[0, 1\]"):
+        viz.tile_images(images, value_range=(0, 1))
+    with pytest.raises(ValueError, match="0-255"):  # the classic: 0-255 pixels called (0, 1)
+        viz.image_grid(np.full((2, 4, 4), 200.0), value_range=(0, 1))
+    # a rounding error's worth outside the range is clipped, not refused
+    mosaic = viz.tile_images(np.array([[[-0.001, 0.5, 1.001]]]), value_range=(0, 1))
     np.testing.assert_allclose(mosaic, [[0.0, 0.5, 1.0]])
 
 

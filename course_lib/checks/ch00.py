@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import grading
-from course_lib.models.basics import diag_gaussian_log_prob
+from course_lib.models.mixture import diag_gaussian_log_prob
 from course_lib.train import batches_per_epoch as reference_batches_per_epoch
 
 

@@ -34,9 +34,20 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
 
-IMAGE_SHAPE = (28, 28, 1)
+from course_lib.conventions import (
+    IMAGE_SHAPE,
+    as_images,
+    as_int,
+    as_labels,
+    as_number,
+    as_positive_int,
+    check_not_unit_range,
+)
+from course_lib.models.base import CourseModel, split_batch
+from course_lib.models.unet import TimestepEmbedding, build_unet, res_block
+
+__all__ = ["TimestepEmbedding", "build_unet", "res_block"]  # the U-Net, shared: see unet.py
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("eps", "v")
 LOSS_WEIGHTINGS = ("none", "min_snr")
@@ -148,17 +159,6 @@ def _check_t(t, schedule: NoiseSchedule, n: int | None = None) -> np.ndarray:
     return t
 
 
-def _check_images(x, name: str = "x") -> np.ndarray:
-    x = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
-    if x.ndim != 4:
-        raise ValueError(
-            f"{name} must be a batch of images (n, height, width, channels); got {x.shape}"
-        )
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"{name} must hold floats (images scaled to [-1, 1]); got {x.dtype}")
-    return x
-
-
 def _per_image(values: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Look up a schedule constant at t and shape it to broadcast over (n, h, w, c)."""
     picked = values[t]
@@ -174,7 +174,8 @@ def q_sample(x0, t, noise, schedule: NoiseSchedule) -> np.ndarray:
     ``t`` is one int or one per image; ``noise`` has the shape of ``x0``. Returns float32.
     """
     schedule = _check_schedule(schedule)
-    x0, noise = _check_images(x0, "x0"), _check_images(noise, "noise")
+    x0 = as_images(x0, name="x0", shape=None, value_range=(-1, 1))
+    noise = as_images(noise, name="noise", shape=None)
     if x0.shape != noise.shape:
         raise ValueError(f"noise must have the shape of x0 {x0.shape}; got {noise.shape}")
     t = _check_t(t, schedule, len(x0))
@@ -190,7 +191,7 @@ def posterior_mean_variance(x0, xt, t, schedule: NoiseSchedule):
     Returns ``(mean, variance)``: mean float32 like ``xt``, variance broadcastable to it.
     """
     schedule = _check_schedule(schedule)
-    x0, xt = _check_images(x0, "x0"), _check_images(xt, "xt")
+    x0, xt = as_images(x0, name="x0", shape=None), as_images(xt, name="xt", shape=None)
     if x0.shape != xt.shape:
         raise ValueError(f"x0 and xt must have one shape; got {x0.shape} and {xt.shape}")
     t = _check_t(t, schedule, len(x0))
@@ -293,114 +294,30 @@ def multistep_weights(alpha_bars: np.ndarray, ts: np.ndarray) -> np.ndarray:
 # -- the network ------------------------------------------------------------------------------
 
 
-class TimestepEmbedding(layers.Layer):
-    """Sinusoidal features of an integer timestep, as in the Transformer's positions.
-
-    Low frequencies change slowly with t, high ones quickly, so nearby timesteps get
-    similar (but not equal) vectors.
-    """
-
-    def __init__(self, dim: int, **kwargs):
-        super().__init__(**kwargs)
-        if dim % 2:
-            raise ValueError(f"embedding dim must be even; got {dim}")
-        self.dim = dim
-
-    def call(self, t):
-        half = self.dim // 2
-        freqs = tf.exp(-math.log(10000.0) * tf.range(half, dtype=tf.float32) / (half - 1))
-        angles = tf.cast(tf.reshape(t, (-1, 1)), tf.float32) * freqs[None, :]
-        return tf.concat([tf.sin(angles), tf.cos(angles)], axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "dim": self.dim}
-
-
-def _res_block(x, emb, channels: int, name: str):
-    """Norm -> SiLU -> conv, then norm scaled and shifted by the step's embedding -> SiLU ->
-    conv, plus a skip connection.
-
-    The embedding enters *after* a normalisation (scale and shift, as improved DDPM
-    does): added before it, a per-channel offset would be partly normalised away.
-    """
-    skip = x if x.shape[-1] == channels else layers.Conv2D(channels, 1, name=f"{name}_skip")(x)
-    h = layers.GroupNormalization(8, name=f"{name}_norm1")(x)
-    h = layers.Activation("silu")(h)
-    h = layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv1")(h)
-    film = layers.Reshape((1, 1, 2 * channels))(layers.Dense(2 * channels, name=f"{name}_emb")(emb))
-    scale, shift = film[..., :channels], film[..., channels:]
-    h = layers.GroupNormalization(8, name=f"{name}_norm2")(h) * (1.0 + scale) + shift
-    h = layers.Activation("silu")(h)
-    h = layers.Conv2D(channels, 3, padding="same", name=f"{name}_conv2")(h)
-    return layers.Add()([skip, h])
-
-
-def build_unet(
-    channels=(16, 32, 64), num_classes: int | None = None, image_shape=IMAGE_SHAPE
-) -> keras.Model:
-    """A small U-Net: 28x28 -> 14x14 -> 7x7 and back, with skip connections.
-
-    Sized for a CPU: the 28x28 level has only a thin stem and a thin last layer (most
-    work happens at 14x14 and 7x7, where pixels are 4x and 16x fewer). Inputs are
-    ``[x_t, t]`` (plus ``label`` when ``num_classes`` is set; the label ``num_classes``
-    means "no label", the slot classifier-free guidance needs). The timestep (and label)
-    embedding is added inside every residual block. The output, the predicted noise,
-    has the shape of ``x_t``; its last layer starts at zero.
-    """
-    if len(channels) != 3 or any(not isinstance(c, int) or c < 8 or c % 8 for c in channels):
-        raise ValueError(
-            f"channels must be 3 multiples of 8 (for 28, 14 and 7 pixels); got {channels!r}"
-        )
-    c1, c2, c3 = channels
-    emb_dim = 4 * c1
-    x_in = keras.Input(image_shape, name="x_t")
-    t_in = keras.Input((), dtype="int32", name="t")
-    emb = TimestepEmbedding(2 * c1, name="t_sin")(t_in)
-    emb = layers.Dense(emb_dim, activation="silu", name="t_dense1")(emb)
-    emb = layers.Dense(emb_dim, name="t_dense2")(emb)
-    inputs = [x_in, t_in]
-    if num_classes is not None:
-        y_in = keras.Input((), dtype="int32", name="label")
-        emb = emb + layers.Embedding(num_classes + 1, emb_dim, name="label_emb")(y_in)
-        inputs.append(y_in)
-    emb = layers.Activation("silu")(emb)
-
-    h1 = layers.Conv2D(c1, 3, padding="same", name="stem28")(x_in)  # 28 x 28
-    h2 = layers.Conv2D(c2, 4, strides=2, padding="same", name="down14")(h1)
-    h2 = _res_block(h2, emb, c2, "res14")  # 14 x 14
-    h3 = layers.Conv2D(c3, 4, strides=2, padding="same", name="down7")(h2)
-    h3 = _res_block(h3, emb, c3, "res7a")  # 7 x 7
-    h3 = _res_block(h3, emb, c3, "res7b")
-    u2 = layers.Conv2DTranspose(c2, 4, strides=2, padding="same", name="up14")(h3)
-    u2 = _res_block(layers.Concatenate()([u2, h2]), emb, c2, "upres14")
-    u1 = layers.Conv2DTranspose(c1, 4, strides=2, padding="same", name="up28")(u2)
-    u1 = layers.Concatenate()([u1, h1])
-    u1 = layers.Activation("silu")(layers.GroupNormalization(8, name="out_norm")(u1))
-    out = layers.Conv2D(image_shape[-1], 3, padding="same", kernel_initializer="zeros", name="eps")(
-        u1
-    )
-    return keras.Model(inputs, out, name="unet")
-
-
 # -- the model: training and sampling -------------------------------------------------------
 
 
-class DiffusionModel(keras.Model):
+class DiffusionModel(CourseModel):
     """A denoising diffusion model (DDPM) that learns to undo the added noise.
 
     ``fit(images)`` trains it (images in [-1, 1], shape (n, 28, 28, 1)); with
     ``num_classes`` set, ``fit(images, labels)`` trains a class-conditional model that
     forgets the label with probability ``label_dropout``, so the same network also
-    learns the unconditional prediction classifier-free guidance needs.
+    learns the unconditional prediction classifier-free guidance needs. With
+    ``cond_channels`` set, every image comes with a conditioning image the network sees
+    beside it (a low-resolution version, for super-resolution): ``fit(images, conds)``,
+    or ``fit(images, (labels, conds))`` for both.
 
     Sampling uses an exponential moving average (EMA) of the weights, which gives
-    cleaner images than the last, noisy training step.
+    cleaner images than the last, noisy training step. Both samplers run through
+    :meth:`sampling_loop`, whose hooks inpaint (known pixels and a mask), condition on
+    an image, and report every step.
 
     Args:
         timesteps: T, the number of noising steps.
         schedule: ``"cosine"`` or ``"linear"``.
         num_classes: None for an unconditional model, else the number of labels.
-        channels: the U-Net's widths at 28, 14 and 7 pixels.
+        channels: the U-Net's widths, one per level (28, 14 and 7 pixels by default).
         label_dropout: chance of training a conditional example without its label.
         ema_decay: how slowly the EMA weights follow the trained ones.
         prediction: what the network outputs. ``"eps"`` is DDPM's choice, the noise.
@@ -413,6 +330,8 @@ class DiffusionModel(keras.Model):
             ``min(SNR_t, min_snr_gamma)`` times (Min-SNR weighting): timesteps with
             little noise, easy and already over-weighted, stop dominating the loss.
         min_snr_gamma: the cap on the signal-to-noise ratio used by ``"min_snr"``.
+        image_shape: the shape of one image.
+        cond_channels: channels of the conditioning image (0: none).
     """
 
     def __init__(
@@ -427,31 +346,32 @@ class DiffusionModel(keras.Model):
         loss_weighting: str = "none",
         min_snr_gamma: float = 5.0,
         image_shape=IMAGE_SHAPE,
+        cond_channels: int = 0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-            raise ValueError(f"num_classes must be None or a positive int; got {num_classes!r}")
-        if not 0.0 <= label_dropout < 1.0:
-            raise ValueError(f"label_dropout must be in [0, 1); got {label_dropout!r}")
-        if not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1); got {ema_decay!r}")
+        super().__init__(("loss",), **kwargs)
+        if num_classes is not None:
+            num_classes = as_positive_int(num_classes, "num_classes")
+        label_dropout = as_number(label_dropout, "label_dropout", low=0.0, high=1.0, high_open=True)
+        ema_decay = as_number(ema_decay, "ema_decay", low=0.0, high=1.0, high_open=True)
         if prediction not in PREDICTIONS:
             raise ValueError(f"prediction must be one of {PREDICTIONS}; got {prediction!r}")
         if loss_weighting not in LOSS_WEIGHTINGS:
             raise ValueError(
                 f"loss_weighting must be one of {LOSS_WEIGHTINGS}; got {loss_weighting!r}"
             )
-        if not (isinstance(min_snr_gamma, (int, float)) and min_snr_gamma > 0):
-            raise ValueError(f"min_snr_gamma must be a number > 0; got {min_snr_gamma!r}")
+        self.min_snr_gamma = as_number(min_snr_gamma, "min_snr_gamma", low=0.0, low_open=True)
         self.prediction, self.loss_weighting = prediction, loss_weighting
-        self.min_snr_gamma = float(min_snr_gamma)
         self.schedule = make_schedule(schedule, timesteps)
         self.timesteps, self.num_classes = timesteps, num_classes
         self.label_dropout, self.ema_decay = label_dropout, ema_decay
         self.image_shape = tuple(image_shape)
-        self.network = build_unet(channels, num_classes, self.image_shape)
-        self.ema_network = build_unet(channels, num_classes, self.image_shape)
+        self.cond_channels = as_int(cond_channels, "cond_channels", minimum=0)
+        unet_args = dict(
+            image_shape=self.image_shape, num_classes=num_classes, cond_channels=self.cond_channels
+        )
+        self.network = build_unet(channels, **unet_args)
+        self.ema_network = build_unet(channels, **unet_args)
         self.ema_network.trainable = False
         self.ema_network.set_weights(self.network.get_weights())
         s = self.schedule
@@ -461,43 +381,101 @@ class DiffusionModel(keras.Model):
         self._beta = as_const(s.betas)
         self._alpha = as_const(s.alphas)
         self._post_var = as_const(s.posterior_variance)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
         self._ddpm_fn = self._ddim_fn = None
         self.built = True  # both networks are functional models, built already
 
-    # ---- training ----
+    # ---- data ----
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
-
-    def call(self, inputs, training=False):
-        """The (trained, not EMA) network's noise prediction for ``[x_t, t(, label)]``."""
-        return self.network(inputs, training=training)
-
-    def build_for_resume(self, sample):
-        """Create every variable (optimizer's too) so a checkpoint can be loaded."""
-        n = 1
-        args = [tf.zeros((n, *self.image_shape)), tf.zeros((n,), tf.int32)]
+    def check_data(self, x, y=None):
+        """Images in [-1, 1]; labels for a conditional model; conditioning images if any."""
+        x = as_images(x, name="images", shape=self.image_shape, value_range=(-1, 1))
+        check_not_unit_range(x, "images")
+        if y is None and (self.num_classes is not None or self.cond_channels):
+            kind = "class-conditional" if self.num_classes is not None else "image-conditioned"
+            raise ValueError(f"this model is {kind}: {self.fit_signature}")
+        if y is not None and self.num_classes is None and not self.cond_channels:
+            raise ValueError("this model is unconditional: fit(images) takes no labels")
+        labels, conds = self.labels_and_conds(y)
         if self.num_classes is not None:
-            args.append(tf.zeros((n,), tf.int32))
+            labels = as_labels(labels, self.num_classes, n=len(x))
+        if self.cond_channels:
+            conds = self.check_cond(conds, len(x))
+        parts = [p for p in (labels, conds) if p is not None]
+        return x, (None if not parts else parts[0] if len(parts) == 1 else tuple(parts))
+
+    def check_cond(self, cond, n: int) -> np.ndarray:
+        """Conditioning images: ``n`` of shape (height, width, cond_channels) in [-1, 1]."""
+        if cond is None:
+            raise ValueError(
+                f"this model needs a conditioning image per image ({self.cond_channels} channels)"
+            )
+        shape = (*self.image_shape[:2], self.cond_channels)
+        cond = as_images(cond, name="cond", shape=shape, value_range=(-1, 1))
+        if len(cond) != n:
+            raise ValueError(f"got {len(cond)} conditioning images for {n} images")
+        return cond
+
+    def build_networks(self):
+        args = self._network_inputs(
+            tf.zeros((1, *self.image_shape)),
+            tf.zeros((1,), tf.int32),
+            tf.zeros((1,), tf.int32),
+            tf.zeros((1, *self.image_shape[:2], self.cond_channels)),
+        )
         self.network(args)
         self.ema_network(args)
-        optimizer = getattr(self, "optimizer", None)
-        if optimizer is not None and not optimizer.built:
-            optimizer.build(self.network.trainable_variables)
+        self.built = True
 
-    def _split_batch(self, data):
-        if isinstance(data, (tuple, list)):
-            x0 = data[0]
-            labels = data[1] if len(data) > 1 else None
+    def optimizer_variables(self):
+        return [(self.optimizer, self.network.trainable_variables)]
+
+    def _network_inputs(self, x, t, labels, cond):
+        inputs = [x, t]
+        if self.num_classes is not None:
+            inputs.append(labels)
+        if self.cond_channels:
+            inputs.append(cond)
+        return inputs
+
+    @property
+    def fit_signature(self) -> str:
+        """How to call ``fit`` for this kind of model."""
+        if self.num_classes is not None and self.cond_channels:
+            return "fit(images, (labels, conds))"
+        if self.num_classes is not None:
+            return "fit(images, labels)"
+        return "fit(images, conds)" if self.cond_channels else "fit(images)"
+
+    def labels_and_conds(self, extra):
+        """``(labels, conds)`` from what comes beside the images (either may be None)."""
+        if self.num_classes is not None and self.cond_channels:
+            if not isinstance(extra, (tuple, list)) or len(extra) != 2:
+                raise ValueError(
+                    f"this model needs labels and conditioning images: {self.fit_signature}"
+                )
+            return extra[0], extra[1]
+        if self.num_classes is not None:
+            return extra, None
+        return None, (extra if self.cond_channels else None)
+
+    def _split_extra(self, extra, n):
+        """Labels and conditioning images from what ``fit`` passes beside the images."""
+        labels, conds = self.labels_and_conds(extra)
+        if labels is not None:
+            labels = tf.cast(tf.reshape(labels, (-1,)), tf.int32)
         else:
-            x0, labels = data, None
-        if self.num_classes is not None and labels is None:
-            raise ValueError("this model is class-conditional: fit(images, labels)")
-        return x0, labels
+            labels = tf.zeros((n,), tf.int32)
+        if conds is None:
+            conds = tf.zeros((n, *self.image_shape[:2], self.cond_channels))
+        return labels, tf.cast(conds, tf.float32)
 
-    def _loss_weight(self, abar):
+    # ---- training ----
+
+    def call(self, inputs, training=False):
+        """The (trained, not EMA) network's output for ``[x_t, t(, label)(, cond)]``."""
+        return self.network(inputs, training=training)
+
+    def loss_weight(self, abar):
         """Per-image loss weights, shape (n,): all ones, or Min-SNR's."""
         abar = tf.reshape(abar, (-1,))
         if self.loss_weighting == "none":
@@ -509,21 +487,22 @@ class DiffusionModel(keras.Model):
         return capped / snr if self.prediction == "eps" else capped / (snr + 1.0)
 
     def train_step(self, data):
-        x0, labels = self._split_batch(data)
+        x0, extra = split_batch(data)
+        x0 = tf.cast(x0, tf.float32)
         n = tf.shape(x0)[0]
+        labels, cond = self._split_extra(extra, n)
         t = tf.random.uniform((n,), 0, self.timesteps, dtype=tf.int32)
         noise = tf.random.normal(tf.shape(x0))
         abar = tf.reshape(tf.gather(self._abar, t), (-1, 1, 1, 1))
         xt = tf.sqrt(abar) * x0 + tf.sqrt(1.0 - abar) * noise
-        inputs = [xt, t]
-        if self.num_classes is not None:
-            labels = tf.cast(tf.reshape(labels, (-1,)), tf.int32)
+        if self.num_classes is not None:  # forget the label now and then, for guidance
             drop = tf.random.uniform((n,)) < self.label_dropout
-            inputs.append(tf.where(drop, tf.fill((n,), self.num_classes), labels))
+            labels = tf.where(drop, tf.fill((n,), self.num_classes), labels)
+        inputs = self._network_inputs(xt, t, labels, cond)
         target = (
             noise if self.prediction == "eps" else tf.sqrt(abar) * noise - tf.sqrt(1.0 - abar) * x0
         )
-        weight = self._loss_weight(abar)
+        weight = self.loss_weight(abar)
         with tf.GradientTape() as tape:
             predicted = self.network(inputs, training=True)
             per_image = tf.reduce_mean(tf.square(target - predicted), axis=[1, 2, 3])
@@ -535,39 +514,44 @@ class DiffusionModel(keras.Model):
         decay = tf.minimum(self.ema_decay, (1.0 + k) / (10.0 + k))
         for ema_w, w in zip(self.ema_network.weights, self.network.weights):
             ema_w.assign(decay * ema_w + (1.0 - decay) * w)
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        return self.record(loss=loss)
 
     # ---- sampling: one compiled step, called from a Python loop over timesteps ----
 
-    def _output(self, x, t, labels, guidance):
+    def network_output(self, x, t, labels, guidance, cond):
         """The EMA network's raw output, with classifier-free guidance for a conditional model.
 
-        An unconditional model ignores ``labels`` and ``guidance``.
+        An unconditional model ignores ``labels`` and ``guidance``; ``cond`` (the
+        conditioning image) goes to both halves of the guided pair.
         """
         n = tf.shape(x)[0]
         tt = tf.fill((n,), t)
         if self.num_classes is None:
-            return self.ema_network([x, tt], training=False)
+            return self.ema_network(self._network_inputs(x, tt, labels, cond), training=False)
         null = tf.fill((n,), self.num_classes)
         both = self.ema_network(
-            [tf.concat([x, x], 0), tf.concat([tt, tt], 0), tf.concat([labels, null], 0)],
+            self._network_inputs(
+                tf.concat([x, x], 0),
+                tf.concat([tt, tt], 0),
+                tf.concat([labels, null], 0),
+                tf.concat([cond, cond], 0),
+            ),
             training=False,
         )
         out_cond, out_uncond = both[:n], both[n:]
         return out_uncond + guidance * (out_cond - out_uncond)
 
-    def _eps(self, x, t, labels, guidance):
+    def predicted_noise(self, x, t, labels, guidance, cond):
         """The predicted noise (guided for a conditional model), whatever the network outputs."""
-        out = self._output(x, t, labels, guidance)
+        out = self.network_output(x, t, labels, guidance, cond)
         if self.prediction == "eps":
             return out
         abar = self._abar[t]
         return tf.sqrt(abar) * out + tf.sqrt(1.0 - abar) * x
 
-    def _x0(self, x, t, labels, guidance, clip):
+    def predicted_x0(self, x, t, labels, guidance, cond, clip):
         """The predicted clean image, clipped to [-1, 1] when ``clip``."""
-        out = self._output(x, t, labels, guidance)
+        out = self.network_output(x, t, labels, guidance, cond)
         abar = self._abar[t]
         if self.prediction == "eps":
             x0 = (x - tf.sqrt(1.0 - abar) * out) / tf.sqrt(abar)
@@ -575,17 +559,17 @@ class DiffusionModel(keras.Model):
             x0 = tf.sqrt(abar) * x - tf.sqrt(1.0 - abar) * out
         return tf.clip_by_value(x0, -1.0, 1.0) if clip else x0
 
-    def _ddpm_update(self, x, t, labels, guidance, noise, clip):
+    def ddpm_update(self, x, t, labels, guidance, noise, clip, cond):
         """x_{t-1} ~ q(x_{t-1} | x_t, x0_pred): the posterior mean plus its variance."""
         abar, abar_prev = self._abar[t], self._abar_prev[t]
         beta, alpha = self._beta[t], self._alpha[t]
-        x0 = self._x0(x, t, labels, guidance, clip)
+        x0 = self.predicted_x0(x, t, labels, guidance, cond, clip)
         mean = (beta * tf.sqrt(abar_prev) * x0 + (1.0 - abar_prev) * tf.sqrt(alpha) * x) / (
             1.0 - abar
         )
         return mean + tf.sqrt(self._post_var[t]) * noise, x0
 
-    def _ddim_update(self, x, t, t_prev, labels, guidance, eta, noise, clip, x0_prev, weight):
+    def ddim_update(self, x, t, t_prev, labels, guidance, eta, noise, clip, x0_prev, weight, cond):
         """One DDIM step from t to t_prev (-1: the clean image).
 
         ``weight`` > 0 makes it second order: the step uses the guess
@@ -594,7 +578,7 @@ class DiffusionModel(keras.Model):
         """
         abar = self._abar[t]
         abar_prev = tf.where(t_prev >= 0, tf.gather(self._abar, tf.maximum(t_prev, 0)), 1.0)
-        x0 = self._x0(x, t, labels, guidance, clip)
+        x0 = self.predicted_x0(x, t, labels, guidance, cond, clip)
         guess = x0 + weight * (x0 - x0_prev)
         eps = (x - tf.sqrt(abar) * guess) / tf.sqrt(1.0 - abar)  # the noise the guess implies
         sigma = eta * tf.sqrt((1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev))
@@ -604,88 +588,165 @@ class DiffusionModel(keras.Model):
     def _compiled(self):
         """The DDPM and DDIM steps as ``tf.function``s, traced once per model.
 
-        Both take a label per image and a guidance scale; an unconditional model ignores
-        them, so one signature serves both kinds.
+        Both take a label per image, a guidance scale and a conditioning image; a model
+        without labels or conditioning ignores them, so one signature serves every kind.
         """
         if self._ddpm_fn is None:
             img = tf.TensorSpec((None, *self.image_shape), tf.float32)
+            cond = tf.TensorSpec((None, *self.image_shape[:2], self.cond_channels), tf.float32)
             scalar_i = tf.TensorSpec((), tf.int32)
             scalar_f = tf.TensorSpec((), tf.float32)
             labels = tf.TensorSpec((None,), tf.int32)
             clip = tf.TensorSpec((), tf.bool)
             self._ddpm_fn = tf.function(
-                self._ddpm_update, input_signature=[img, scalar_i, labels, scalar_f, img, clip]
+                self.ddpm_update,
+                input_signature=[img, scalar_i, labels, scalar_f, img, clip, cond],
             )
             self._ddim_fn = tf.function(
-                self._ddim_update,
+                self.ddim_update,
                 input_signature=[
                     *(img, scalar_i, scalar_i, labels, scalar_f, scalar_f, img, clip),
-                    *(img, scalar_f),
+                    *(img, scalar_f, cond),
                 ],
             )
         return self._ddpm_fn, self._ddim_fn
 
-    def _prepare_sampling(self, n, labels, guidance, seed, x_T):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive int (how many images); got {n!r}")
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int; got {seed!r}")
-        guidance = float(guidance)
-        if not math.isfinite(guidance) or guidance < 0:
-            raise ValueError(f"guidance must be a finite number >= 0; got {guidance!r}")
+    def _prepare_sampling(self, n, labels, guidance, seed, x_T, cond):
+        n = as_positive_int(n, "n")
+        seed = as_int(seed, "seed", minimum=0)
+        guidance = as_number(guidance, "guidance", low=0.0)
         if self.num_classes is None:
             if labels is not None:
                 raise ValueError("this model is unconditional: it takes no labels")
             labels = np.zeros(n, np.int32)  # a placeholder the network never sees
         elif labels is not None:
-            labels = np.asarray(labels)
-            if labels.ndim == 0:
+            if np.ndim(labels) == 0:
                 labels = np.full(n, labels)
-            if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-                raise ValueError(f"labels must be n={n} ints; got {labels.dtype} {labels.shape}")
-            if labels.min() < 0 or labels.max() > self.num_classes:
-                raise ValueError(
-                    f"labels must be 0 .. {self.num_classes - 1} (or {self.num_classes} for "
-                    f"'no label'); got values from {labels.min()} to {labels.max()}"
-                )
-            labels = labels.astype(np.int32)
+            # the label num_classes means "no label" (unconditional samples)
+            nc = self.num_classes
+            labels = as_labels(labels, nc + 1, n=n, name=f"labels (0 .. {nc - 1}, {nc}: no label)")
         else:
             labels = np.full(n, self.num_classes, np.int32)  # unconditional samples
         if x_T is None:
             x = tf.random.stateless_normal((n, *self.image_shape), seed=[seed, 0])
         else:
-            x = tf.convert_to_tensor(_check_images(x_T, "x_T"), tf.float32)
-            if tuple(x.shape) != (n, *self.image_shape):
+            x = tf.convert_to_tensor(as_images(x_T, name="x_T", shape=self.image_shape))
+            if x.shape[0] != n:
                 raise ValueError(f"x_T must have shape {(n, *self.image_shape)}; got {x.shape}")
-        return x, labels, guidance
+        if self.cond_channels:
+            cond = self.check_cond(cond, n)
+        elif cond is not None:
+            raise ValueError("this model takes no conditioning image (cond_channels=0)")
+        else:
+            cond = np.zeros((n, *self.image_shape[:2], 0), np.float32)
+        return x, labels, guidance, cond, seed
 
-    def _run(
-        self, update, schedule_pairs, n, labels, guidance, seed, x_T, batch_size, record, noisy
+    def _check_inpainting(self, known, mask, n):
+        if (known is None) != (mask is None):
+            raise ValueError("inpainting needs both known (the image) and mask (1 = missing)")
+        if known is None:
+            return None, None
+        known = as_images(known, name="known", shape=self.image_shape, value_range=(-1, 1))
+        mask = as_images(mask, name="mask", shape=None)
+        if len(known) != n:
+            raise ValueError(f"known must hold n={n} images; got {len(known)}")
+        if mask.shape[1:3] != known.shape[1:3] or mask.shape[-1] not in (1, known.shape[-1]):
+            raise ValueError(
+                f"mask must have shape (n, {known.shape[1]}, {known.shape[2]}, 1); got {mask.shape}"
+            )
+        if len(mask) not in (1, n) or not np.all((mask == 0) | (mask == 1)):
+            raise ValueError("mask must hold 0 (known pixel) and 1 (missing pixel), one or n masks")
+        return known, np.broadcast_to(mask, known.shape).astype(np.float32)
+
+    def sampling_loop(
+        self,
+        update,
+        steps,
+        n,
+        *,
+        labels=None,
+        guidance=1.0,
+        seed=0,
+        x_T=None,
+        cond=None,
+        known=None,
+        mask=None,
+        resample: int = 1,
+        callback=None,
+        batch_size=500,
+        record=0,
+        noisy=True,
     ):
-        """The loop over chunks of images and over steps; ``noisy=False`` (DDIM with
-        eta = 0) skips drawing fresh noise that would only be multiplied by zero."""
-        x_all, labels, guidance = self._prepare_sampling(n, labels, guidance, seed, x_T)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-        if not isinstance(record, int) or record < 0:
-            raise ValueError(f"record must be a non-negative int; got {record!r}")
-        steps = len(schedule_pairs)
-        keep = set(np.round(np.linspace(0, steps - 1, record)).astype(int)) if record else set()
+        """The loop every sampler runs: over chunks of images, then over ``steps``.
+
+        ``steps`` is a list of ``(t, t_prev, ...)`` tuples; ``update(x, step, labels,
+        guidance, noise, cond)`` moves the images from ``t`` to ``t_prev`` (-1: clean) and
+        returns ``(x, x0_guess)``. ``noisy=False`` (DDIM with eta = 0) skips drawing
+        fresh noise that would only be multiplied by zero. The hooks:
+
+        * ``known`` and ``mask`` (1 = missing pixel, 0 = known): inpainting, RePaint
+          style. After every step the known pixels are replaced by the known image
+          noised to the new step, so the model only invents the missing ones, in
+          harmony with what it is shown; the result keeps every known pixel exactly.
+          ``resample`` > 1 goes back and forth that many times per step (RePaint's
+          resampling), which blends the seam better.
+        * ``cond``: the conditioning image of a model with ``cond_channels``.
+        * ``callback(i, t, x, x0_guess)``: called after every step with NumPy arrays of
+          the current chunk (a filmstrip, a progress bar).
+
+        Returns images (n, ...) in [-1, 1]; with ``record`` also ``record`` snapshots
+        ``(t, x_t, x0_guess)`` evenly spaced along the way.
+        """
+        x_all, labels, guidance, cond, seed = self._prepare_sampling(
+            n, labels, guidance, seed, x_T, cond
+        )
+        known, mask = self._check_inpainting(known, mask, n)
+        batch_size = as_positive_int(batch_size, "batch_size")
+        record = as_int(record, "record", minimum=0)
+        resample = as_positive_int(resample, "resample")
+        if resample > 1 and known is None:
+            raise ValueError("resample > 1 is for inpainting: give known and mask too")
+        if callback is not None and not callable(callback):
+            raise TypeError("callback must be a function (i, t, x, x0_guess) -> None")
+        keep = (
+            set(np.round(np.linspace(0, len(steps) - 1, record)).astype(int)) if record else set()
+        )
         outputs, frames = [], []
         for start in range(0, n, batch_size):
             x = x_all[start : start + batch_size]
-            lab = tf.constant(labels[start : start + batch_size])
+            size = int(x.shape[0])
+            lab = tf.constant(labels[start : start + size])
+            con = tf.constant(cond[start : start + size], tf.float32)
             chunk_frames = []
-            for i, pair in enumerate(schedule_pairs):
-                if noisy:
-                    noise_seed = tf.constant([seed, 1 + start * 100_003 + i], tf.int64)
-                    noise = tf.random.stateless_normal(tf.shape(x), seed=noise_seed)
-                else:
-                    noise = tf.zeros_like(x)
-                x, x0 = update(x, pair, lab, guidance, noise)
+            for i, step in enumerate(steps):
+                t, t_prev = int(step[0]), int(step[1])
+                for r in range(resample):  # r > 0: RePaint's extra rounds on the same step
+                    step_seed = [seed + 7919 * r, 1 + start * 100_003 + i]
+                    noise = (
+                        tf.random.stateless_normal(tf.shape(x), seed=step_seed)
+                        if noisy
+                        else tf.zeros_like(x)
+                    )
+                    x, x0 = update(x, step, lab, guidance, noise, con)
+                    if known is not None:
+                        x = self._paste_known(
+                            x,
+                            known[start : start + size],
+                            mask[start : start + size],
+                            t_prev,
+                            [step_seed[0] + 1, step_seed[1]],
+                        )
+                    if r + 1 < resample and t_prev >= 0:
+                        x = self._renoise(x, t, t_prev, [step_seed[0] + 2, step_seed[1]])
+                if callback is not None:
+                    callback(i, t, x.numpy(), x0.numpy())
                 if i in keep:
-                    chunk_frames.append((int(pair[0]), x.numpy(), x0.numpy()))
-            outputs.append(tf.clip_by_value(x, -1.0, 1.0).numpy())
+                    chunk_frames.append((t, x.numpy(), x0.numpy()))
+            out = tf.clip_by_value(x, -1.0, 1.0).numpy()
+            if known is not None:  # exactly the known pixels, whatever rounding did
+                m = mask[start : start + size]
+                out = m * out + (1.0 - m) * known[start : start + size]
+            outputs.append(out)
             frames.append(chunk_frames)
         images = np.concatenate(outputs)
         if not record:
@@ -700,47 +761,51 @@ class DiffusionModel(keras.Model):
         ]
         return images, merged
 
-    def sample_ddpm(
-        self,
-        n: int,
-        *,
-        labels=None,
-        guidance: float = 1.0,
-        seed: int = 0,
-        x_T=None,
-        clip: bool = True,
-        batch_size: int = 500,
-        record: int = 0,
-    ):
+    def _paste_known(self, x, known, mask, t_prev, seed):
+        """Known pixels noised to ``t_prev`` (exact at -1), the model's own elsewhere."""
+        if t_prev < 0:
+            noised = tf.constant(known)
+        else:
+            abar = self._abar[t_prev]
+            eps = tf.random.stateless_normal(tf.shape(x), seed=seed)
+            noised = tf.sqrt(abar) * known + tf.sqrt(1.0 - abar) * eps
+        return mask * x + (1.0 - mask) * noised
+
+    def _renoise(self, x_prev, t, t_prev, seed):
+        """Go back from ``t_prev`` to ``t``: ``q(x_t | x_t_prev)`` (RePaint's jump back)."""
+        ratio = self._abar[t] / self._abar[t_prev]
+        eps = tf.random.stateless_normal(tf.shape(x_prev), seed=seed)
+        return tf.sqrt(ratio) * x_prev + tf.sqrt(1.0 - ratio) * eps
+
+    def sample_ddpm(self, n: int, *, clip: bool = True, **hooks):
         """DDPM ancestral sampling: all T steps, each drawing from the true posterior.
 
         Each step asks the network for its output (noise or v), turns it into a guess of
         the clean image (clipped to [-1, 1] when ``clip``), and samples ``x_{t-1}`` from
         ``q(x_{t-1} | x_t, x0_guess)`` with variance ``beta_t (1 - abar_{t-1}) / (1 - abar_t)``.
 
-        Args:
-            n: how many images.
-            labels: for a conditional model, one label per image (or one for all);
-                None draws unconditional samples.
-            guidance: classifier-free guidance scale (0 = unconditional, 1 = plain
-                conditional, more = stronger); used only with labels.
-            seed: fixes the starting noise and every step's noise.
-            x_T: the starting noise itself, shape (n, 28, 28, 1) (overrides the seed's).
-            record: keep this many snapshots along the way for a filmstrip.
+        Keyword arguments, all optional (see :meth:`sampling_loop` for the hooks):
+
+        * ``labels``: for a conditional model, one label per image (or one for all);
+          None draws unconditional samples;
+        * ``guidance``: classifier-free guidance scale (0 = unconditional, 1 = plain
+          conditional, more = stronger); used only with labels;
+        * ``seed``: fixes the starting noise and every step's noise;
+        * ``x_T``: the starting noise itself, shape (n, 28, 28, 1) (overrides the seed's);
+        * ``record``: keep this many snapshots along the way for a filmstrip;
+        * ``known``/``mask``, ``resample``, ``cond``, ``callback``, ``batch_size``.
 
         Returns images (n, 28, 28, 1) in [-1, 1]; with ``record`` also a list of
         ``(t, x_t, x0_guess)`` snapshots.
         """
         ddpm_fn, _ = self._compiled()
-        pairs = [(t,) for t in range(self.timesteps - 1, -1, -1)]
+        steps = [(t, t - 1) for t in range(self.timesteps - 1, -1, -1)]
         clip_t = tf.constant(bool(clip))
 
-        def update(x, pair, lab, g, noise):
-            return ddpm_fn(x, tf.constant(pair[0], tf.int32), lab, g, noise, clip_t)
+        def update(x, step, lab, g, noise, cond):
+            return ddpm_fn(x, tf.constant(step[0], tf.int32), lab, g, noise, clip_t, cond)
 
-        return self._run(
-            update, pairs, n, labels, guidance, seed, x_T, batch_size, record, noisy=True
-        )
+        return self.sampling_loop(update, steps, n, noisy=True, **hooks)
 
     def sample_ddim(
         self,
@@ -750,13 +815,8 @@ class DiffusionModel(keras.Model):
         eta: float = 0.0,
         order: int = 1,
         spacing: float = 1.0,
-        labels=None,
-        guidance: float = 1.0,
-        seed: int = 0,
-        x_T=None,
         clip: bool = True,
-        batch_size: int = 500,
-        record: int = 0,
+        **hooks,
     ):
         """DDIM sampling in ``steps`` steps (any number from 1 to T) with the same network.
 
@@ -769,50 +829,64 @@ class DiffusionModel(keras.Model):
         ``spacing`` below 1 puts more of the steps where the noise is high
         (:func:`ddim_timesteps`). Other arguments as :meth:`sample_ddpm`.
         """
-        if not 0.0 <= float(eta) <= 1.0:
-            raise ValueError(f"eta must be between 0 and 1; got {eta!r}")
+        eta = as_number(eta, "eta", low=0.0, high=1.0)
         if order not in (1, 2) or isinstance(order, bool):
             raise ValueError(f"order must be 1 (DDIM) or 2 (DPM-Solver++(2M)); got {order!r}")
         if order == 2 and eta > 0:
             raise ValueError("order=2 is deterministic: it needs eta=0")
+        if order == 2 and hooks.get("resample", 1) != 1:
+            raise ValueError("order=2 carries its last guess from step to step: use resample=1")
         _, ddim_fn = self._compiled()
         ts = ddim_timesteps(self.timesteps, steps, spacing)
         weights = (
             multistep_weights(self.schedule.alpha_bars, ts) if order == 2 else np.zeros(len(ts))
         )
         pairs = list(zip(ts, [*ts[1:], -1], weights))
-        clip_t, eta_t = tf.constant(bool(clip)), tf.constant(float(eta), tf.float32)
+        clip_t, eta_t = tf.constant(bool(clip)), tf.constant(eta, tf.float32)
         last = {}  # the previous step's clean-image guess, for order 2
 
-        def update(x, pair, lab, g, noise):
-            t, tp = (tf.constant(int(v), tf.int32) for v in pair[:2])
-            weight = float(pair[2])
+        def update(x, step, lab, g, noise, cond):
+            t, tp = (tf.constant(int(v), tf.int32) for v in step[:2])
+            weight = float(step[2])
             x0_prev = last["x0"] if weight else tf.zeros_like(x)  # the first step has none
-            x, last["x0"] = ddim_fn(x, t, tp, lab, g, eta_t, noise, clip_t, x0_prev, weight)
+            x, last["x0"] = ddim_fn(x, t, tp, lab, g, eta_t, noise, clip_t, x0_prev, weight, cond)
             return x, last["x0"]
 
-        return self._run(
-            update, pairs, n, labels, guidance, seed, x_T, batch_size, record, noisy=eta > 0
-        )
+        return self.sampling_loop(update, pairs, n, noisy=eta > 0, **hooks)
+
+    def sample(self, n: int, *, seed=None, labels=None, steps: int | None = None, **options):
+        """``n`` new images in [-1, 1] with DDIM in ``steps`` steps (default 50, or T if fewer).
+
+        ``seed`` None draws a fresh one; ``labels`` for a conditional model; other
+        options go to :meth:`sample_ddim` (``guidance``, ``spacing``, ``order``...).
+        """
+        seed = int(np.random.default_rng().integers(2**31)) if seed is None else seed
+        steps = min(50, self.timesteps) if steps is None else steps
+        return self.sample_ddim(n, steps, seed=seed, labels=labels, **options)
 
     def warm_up(self) -> None:
         """Compile both sampling steps once (on one image), so timings leave tracing out."""
         one = tf.zeros((1, *self.image_shape))
+        cond = tf.zeros((1, *self.image_shape[:2], self.cond_channels))
         ddpm_fn, ddim_fn = self._compiled()
         t, tp, no = tf.constant(1), tf.constant(0), tf.constant(False)
         lab, g = tf.zeros((1,), tf.int32), tf.constant(1.0)
-        ddpm_fn(one, t, lab, g, one, no)
-        ddim_fn(one, t, tp, lab, g, tf.constant(0.0), one, no, one, tf.constant(0.0))
+        ddpm_fn(one, t, lab, g, one, no, cond)
+        ddim_fn(one, t, tp, lab, g, tf.constant(0.0), one, no, one, tf.constant(0.0), cond)
 
-    def predict_noise(self, x_t, t, labels=None, guidance: float = 1.0) -> np.ndarray:
+    def predict_noise(self, x_t, t, labels=None, guidance: float = 1.0, cond=None) -> np.ndarray:
         """The EMA network's noise prediction at timestep ``t`` (guided when labels given)."""
-        x_t = _check_images(x_t, "x_t").astype(np.float32)
+        x_t = as_images(x_t, name="x_t", shape=self.image_shape)
         t = _check_t(np.asarray(t), self.schedule)
         if t.ndim:
             raise ValueError("predict_noise takes one timestep t for the whole batch")
-        _, labels, guidance = self._prepare_sampling(len(x_t), labels, guidance, 0, x_t)
-        lab = tf.constant(labels)
-        return self._eps(tf.constant(x_t), tf.constant(int(t), tf.int32), lab, guidance).numpy()
+        _, labels, guidance, cond, _ = self._prepare_sampling(
+            len(x_t), labels, guidance, 0, x_t, cond
+        )
+        t = tf.constant(int(t), tf.int32)
+        return self.predicted_noise(
+            tf.constant(x_t), t, tf.constant(labels), guidance, tf.constant(cond, tf.float32)
+        ).numpy()
 
 
 def course_model(
@@ -826,7 +900,9 @@ def course_model(
 
     Cosine noise schedule, the default small U-Net predicting v with Min-SNR loss weights
     (on the benchmark's first seed these two took DDPM's FID from 20.8 to 10.9), Adam with
-    gradient-norm clipping at a constant learning rate.
+    gradient-norm clipping at a constant learning rate. The model carries its run name
+    (``run_name``: ``"ch03_ddpm_v"``, or ``"ch03_cfg_v"`` when conditional), so the notebook
+    and the benchmark train and load the same run.
     """
     model = DiffusionModel(
         timesteps=timesteps,
@@ -836,4 +912,5 @@ def course_model(
         loss_weighting=loss_weighting,
     )
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
+    model.run_name = "ch03_ddpm_v" if num_classes is None else "ch03_cfg_v"
     return model

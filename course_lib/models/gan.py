@@ -25,87 +25,37 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-IMAGE_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+from course_lib.conventions import (
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    as_codes,
+    as_images,
+    as_labels,
+    as_number,
+    as_positive_int,
+    as_seed,
+    check_not_unit_range,
+)
+from course_lib.models.base import CourseModel, split_batch
+from course_lib.models.latent import interpolate, latent_noise
+from course_lib.models.unet import build_unet
+
+__all__ = ["interpolate", "latent_noise"]  # shared with the VAE, re-exported for notebooks
 
 
-# --------------------------------------------------------------------------- checking
+# --------------------------------------------------------------------------- data
 
 
 def check_images(images, *, name: str = "images") -> np.ndarray:
-    """Check a batch of images for these GANs and return it as float32 (n, 28, 28, 1).
+    """Check a batch of real images for these GANs and return it as float32 (n, 28, 28, 1).
 
     The generators end in ``tanh``, so real images must be scaled to [-1, 1] too
     (``data.load_fashion_mnist(value_range=(-1, 1))``). Images in [0, 1] or [0, 255]
     are refused with a message saying so.
     """
-    if isinstance(images, (tf.data.Dataset, str)) or images is None:
-        raise TypeError(f"{name} must be an array of images, got {type(images).__name__}")
-    if hasattr(images, "numpy"):
-        images = images.numpy()
-    arr = np.asarray(images)
-    if not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name} must be numbers; got dtype {arr.dtype}")
-    arr = arr.astype(np.float32, copy=False)
-    if arr.ndim == 3 and arr.shape[1:] == IMAGE_SHAPE[:2]:
-        arr = arr[..., None]
-    if arr.ndim != 4 or arr.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(f"{name} must have shape (n, 28, 28, 1) (or (n, 28, 28)); got {arr.shape}")
-    if len(arr) == 0:
-        raise ValueError(f"{name} is empty")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contain NaN or infinity")
-    low, high = float(arr.min()), float(arr.max())
-    if low < -1.01 or high > 1.01:
-        raise ValueError(
-            f"{name} range from {low:.3g} to {high:.3g}; these GANs need pixels in [-1, 1]: "
-            "load them with data.load_fashion_mnist(value_range=(-1, 1))"
-        )
-    if len(arr) >= 16 and low >= 0.0:
-        raise ValueError(
-            f"{name} range from {low:.3g} to {high:.3g}, which looks like [0, 1]; these GANs "
-            "need pixels in [-1, 1] (the generator ends in tanh): load them with "
-            "data.load_fashion_mnist(value_range=(-1, 1))"
-        )
+    arr = as_images(images, name=name, value_range=(-1, 1))
+    check_not_unit_range(arr, name)
     return arr
-
-
-def check_labels(labels, num_classes: int = NUM_CLASSES, *, n: int | None = None) -> np.ndarray:
-    """Check class labels (ints in 0 .. num_classes-1) and return them as int32 (n,)."""
-    if hasattr(labels, "numpy"):
-        labels = labels.numpy()
-    arr = np.asarray(labels)
-    if arr.ndim == 0:
-        arr = arr[None]
-    if arr.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array of class numbers; got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"labels must be whole numbers (class indices); got dtype {arr.dtype}")
-    bad = arr[(arr < 0) | (arr >= num_classes)]
-    if bad.size:
-        raise ValueError(
-            f"unknown class label {int(bad[0])}: labels must be between 0 and {num_classes - 1}"
-        )
-    if n is not None and len(arr) != n:
-        raise ValueError(f"got {len(arr)} labels for {n} images; need one label per image")
-    return arr.astype(np.int32)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
-
-
-def _check_dataset_spec(dataset) -> None:
-    spec = dataset.element_spec
-    first = spec[0] if isinstance(spec, tuple) else spec
-    shape = tuple(first.shape)[-3:]
-    if shape != IMAGE_SHAPE:
-        raise ValueError(f"the dataset's images must have shape (28, 28, 1); got {shape}")
 
 
 def make_dataset(images, batch_size: int, labels=None, *, seed: int = 0) -> tf.data.Dataset:
@@ -115,10 +65,10 @@ def make_dataset(images, batch_size: int, labels=None, *, seed: int = 0) -> tf.d
     critic steps rely on.
     """
     images = check_images(images)
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = as_positive_int(batch_size, "batch_size")
     if batch_size > len(images):
         raise ValueError(f"batch_size {batch_size} is larger than the {len(images)} images")
-    items = images if labels is None else (images, check_labels(labels, n=len(images)))
+    items = images if labels is None else (images, as_labels(labels, n=len(images)))
     ds = tf.data.Dataset.from_tensor_slices(items)
     ds = ds.shuffle(min(len(images), 20000), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
@@ -128,7 +78,7 @@ def make_unpaired_dataset(images_a, images_b, batch_size: int, *, seed: int = 0)
     """Batches ``(a, b)`` from two image sets shuffled separately: no pairs are implied."""
     a = check_images(images_a, name="images_a")
     b = check_images(images_b, name="images_b")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = as_positive_int(batch_size, "batch_size")
     if batch_size > min(len(a), len(b)):
         raise ValueError(f"batch_size {batch_size} is larger than the smaller domain")
     ds_a = tf.data.Dataset.from_tensor_slices(a).shuffle(len(a), seed=seed)
@@ -431,7 +381,7 @@ class StyleGenerator(keras.Model):
         """Images with styles 0..crossover-1 from ``z_coarse`` and the rest from ``z_fine``."""
         if not isinstance(crossover, int) or not 0 <= crossover <= self.num_styles:
             raise ValueError(f"crossover must be an int in 0..{self.num_styles}; got {crossover!r}")
-        z_coarse, z_fine = (_check_latents(z, self.latent_dim) for z in (z_coarse, z_fine))
+        z_coarse, z_fine = (as_codes(z, self.latent_dim, name="noise") for z in (z_coarse, z_fine))
         if z_coarse.shape != z_fine.shape:
             raise ValueError(
                 f"z_coarse and z_fine must have the same shape; got "
@@ -447,67 +397,18 @@ class StyleGenerator(keras.Model):
 # --------------------------------------------------------------------------- the GANs
 
 
-def _check_latents(z, latent_dim: int) -> np.ndarray:
-    arr = np.asarray(z.numpy() if hasattr(z, "numpy") else z, dtype=np.float32)
-    if arr.ndim != 2 or arr.shape[1] != latent_dim:
-        raise ValueError(f"noise must have shape (n, {latent_dim}); got {arr.shape}")
-    return arr
+class AdversarialModel(CourseModel):
+    """What the course's adversarial models share: two optimizers, one per side.
 
-
-def latent_noise(n: int, latent_dim: int, seed: int = 0) -> np.ndarray:
-    """``n`` fixed noise vectors (standard normal), the same for the same seed."""
-    n = _check_positive_int(n, "n")
-    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
-
-
-def interpolate_latents(z_start, z_end, steps: int = 8, spherical: bool = True) -> np.ndarray:
-    """Points on the way from one noise vector to another, ends included: (steps, dim).
-
-    ``spherical`` walks along the great circle (slerp), which keeps the length a
-    typical noise vector has; a straight line passes close to the origin, where the
-    generator saw few inputs during training.
+    ``compile(g_optimizer=..., d_optimizer=...)``; the numbers a step reports are named
+    when the model is made (``logged``) and kept by :class:`CourseModel`.
     """
-    a = np.asarray(z_start, np.float64).ravel()
-    b = np.asarray(z_end, np.float64).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"z_start and z_end must have the same size; got {a.size} and {b.size}")
-    steps = _check_positive_int(steps, "steps")
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    if not spherical:
-        return ((1 - t) * a + t * b).astype(np.float32)
-    cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    if omega < 1e-6:
-        return ((1 - t) * a + t * b).astype(np.float32)
-    out = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
-    return out.astype(np.float32)
-
-
-class AdversarialModel(keras.Model):
-    """What the course's adversarial models share: two optimizers and their logged numbers.
-
-    ``logged`` names the running means that ``train_step`` updates (through
-    :meth:`_update`) and ``fit`` prints, e.g. ``("d_loss", "g_loss")``.
-    """
-
-    def __init__(self, logged, **kwargs):
-        super().__init__(**kwargs)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in logged}
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """Set the generators' and the discriminators' optimizers (Adam(2e-4, beta_1=0.5) each)."""
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def _update(self, **values):
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
 class GAN(AdversarialModel):
@@ -524,13 +425,17 @@ class GAN(AdversarialModel):
     Each training step: one discriminator update on a real and a fake batch, then one
     generator update on a fresh fake batch. Logged: ``d_loss``, ``g_loss`` and
     ``d_real`` / ``d_fake``, the detective's average belief that an image is real.
+    The same step trains :class:`ConditionalGAN`, whose networks also get the labels.
     """
 
+    conditional = False
+    logged = ("d_loss", "g_loss", "d_real", "d_fake")
+
     def __init__(self, generator, discriminator, latent_dim: int = 64, seed=None, **kwargs):
-        super().__init__(("d_loss", "g_loss", "d_real", "d_fake"), **kwargs)
+        super().__init__(self.logged, **kwargs)
         self.generator, self.discriminator = generator, discriminator
-        self.latent_dim = _check_positive_int(latent_dim, "latent_dim")
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.latent_dim = as_positive_int(latent_dim, "latent_dim")
+        self.seed_generator = keras.random.SeedGenerator(as_seed(seed))
 
     def _noise(self, batch):
         return keras.random.normal([batch, self.latent_dim], seed=self.seed_generator)
@@ -538,72 +443,89 @@ class GAN(AdversarialModel):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
+    def make_fakes(self, z, labels=None, training=True):
+        """The generator's images for noise ``z`` (and labels, for a conditional GAN)."""
+        return self.generator(z if labels is None else [z, labels], training=training)
+
+    def judge(self, images, labels=None, training=True):
+        """The discriminator's logits for ``images`` (and labels, for a conditional GAN)."""
+        return self.discriminator(images if labels is None else [images, labels], training=training)
+
     def train_step(self, data):
-        real = data[0] if isinstance(data, tuple) else data
+        real, labels = split_batch(data)
+        labels = tf.cast(labels, tf.int32) if self.conditional else None
         batch = tf.shape(real)[0]
-        fake = self.generator(self._noise(batch), training=True)
+        fake = self.make_fakes(self._noise(batch), labels)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self.judge(real, labels)
+            fake_logits = self.judge(fake, labels)
             d_loss = discriminator_loss(real_logits, fake_logits)
         grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
         self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
 
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(
-                self.generator(self._noise(batch), training=True), training=True
-            )
+            fake_logits = self.judge(self.make_fakes(self._noise(batch), labels), labels)
             g_loss = generator_loss(fake_logits)
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
-        return self._update(
+        return self.record(
             d_loss=d_loss,
             g_loss=g_loss,
             d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
             d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
         )
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
-        """``keras.Model.fit`` that first checks the images (shape, range [-1, 1]).
+    # -- what the base class asks of a family --
+    def check_data(self, x, y=None):
+        """Real images in [-1, 1]; labels for a conditional GAN, none otherwise."""
+        x = check_images(x, name="x")
+        if not self.conditional:
+            if y is not None:
+                raise ValueError(f"{type(self).__name__} learns from images alone: pass no y")
+            return x, None
+        if y is None:
+            raise ValueError("a conditional GAN needs the labels: fit(images, labels)")
+        return x, as_labels(y, self.num_classes, n=len(x))
 
-        Arrays are turned into shuffled batches by :func:`make_dataset` (default batch
-        size 128); a ``tf.data.Dataset`` is used as it is.
-        """
-        self._ready()
-        if isinstance(x, tf.data.Dataset):
-            _check_dataset_spec(x)
-            kwargs.pop("shuffle", None)
-            return super().fit(x, shuffle=False, **kwargs)
-        if y is not None:
-            raise ValueError(f"{type(self).__name__} learns from images alone: pass no y")
-        seed = int(kwargs.pop("shuffle_seed", 0))
-        kwargs["shuffle"] = False  # the dataset shuffles itself
-        return super().fit(make_dataset(x, batch_size or 128, seed=seed), **kwargs)
+    def make_dataset(self, x, y, batch_size, seed):
+        return make_dataset(x, batch_size, labels=y, seed=seed)
 
-    def _ready(self):
-        """Create the networks' variables and mark the model built (so it can be saved)."""
-        if not self.generator.built:
+    def build_networks(self):
+        if not self.generator.built:  # a subclassed generator (the style generator)
             self.generator(self._noise(2))
         self.built = True
 
-    def build_for_resume(self, sample=None):
-        """Create every variable (both optimizers') so a checkpoint can be loaded."""
-        self._ready()
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
+    def optimizer_variables(self):
+        return [
+            (self.g_optimizer, self.generator.trainable_variables),
+            (self.d_optimizer, self.discriminator.trainable_variables),
+        ]
 
+    # -- making images --
     def generate(self, z, noise_scale=None) -> np.ndarray:
         """Images (n, 28, 28, 1) in [-1, 1] for noise ``z`` (n, latent_dim), or an int n.
 
         An int draws n random noise vectors (seeded from the model's seed generator).
         """
         if isinstance(z, (int, np.integer)) and not isinstance(z, bool):
-            z = self._noise(_check_positive_int(z, "n")).numpy()
-        z = _check_latents(z, self.latent_dim)
+            z = self._noise(as_positive_int(z, "n")).numpy()
+        z = as_codes(z, self.latent_dim, name="noise")
         if noise_scale is not None and isinstance(self.generator, StyleGenerator):
             ws = self.generator.broadcast(self.generator.mapping(z))
             return self.generator.synthesize(ws, noise_scale=noise_scale).numpy()
         return self.generator.predict(z, batch_size=500, verbose=0)
+
+    def sample(self, n: int, *, seed=None, labels=None) -> np.ndarray:
+        """``n`` new images in [-1, 1]; ``seed`` fixes the noise (None: fresh noise)."""
+        n = as_positive_int(n, "n")
+        z = self._noise(n).numpy() if seed is None else latent_noise(n, self.latent_dim, seed)
+        if self.conditional:
+            labels = np.arange(n) % self.num_classes if labels is None else labels
+            labels = np.broadcast_to(labels, (n,)) if np.ndim(labels) == 0 else labels
+            return self.generate(labels, z)
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__} is unconditional: it takes no labels")
+        return self.generate(z)
 
 
 def build_conditional_generator(
@@ -651,63 +573,24 @@ class ConditionalGAN(GAN):
 
     Train with ``fit(images, labels)``; generate with ``generate(labels, z)``. Because the
     discriminator judges (image, label) pairs, a sneaker with the label "bag" is a fake.
+    :meth:`GAN.train_step` trains it: the labels travel with every call to either network.
     """
+
+    conditional = True
 
     def __init__(self, generator, discriminator, latent_dim=64, num_classes=NUM_CLASSES, **kw):
         super().__init__(generator, discriminator, latent_dim, **kw)
-        self.num_classes = num_classes
-
-    def train_step(self, data):
-        real, labels = data[0], tf.cast(data[1], tf.int32)
-        batch = tf.shape(real)[0]
-        fake = self.generator([self._noise(batch), labels], training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator([real, labels], training=True)
-            fake_logits = self.discriminator([fake, labels], training=True)
-            d_loss = discriminator_loss(real_logits, fake_logits)
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply(grads, self.discriminator.trainable_variables)
-
-        with tf.GradientTape() as tape:
-            fake = self.generator([self._noise(batch), labels], training=True)
-            fake_logits = self.discriminator([fake, labels], training=True)
-            g_loss = generator_loss(fake_logits)
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply(grads, self.generator.trainable_variables)
-        return self._update(
-            d_loss=d_loss,
-            g_loss=g_loss,
-            d_real=tf.reduce_mean(tf.sigmoid(real_logits)),
-            d_fake=tf.reduce_mean(tf.sigmoid(fake_logits)),
-        )
+        self.num_classes = as_positive_int(num_classes, "num_classes")
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
-        """Train on ``x`` images in [-1, 1] with ``y`` their class labels (0..num_classes-1)."""
-        self._ready()
-        if isinstance(x, tf.data.Dataset):
-            _check_dataset_spec(x)
-            kwargs.pop("shuffle", None)
-            return super(GAN, self).fit(x, shuffle=False, **kwargs)
-        if y is None:
-            raise ValueError("a conditional GAN needs the labels: fit(images, labels)")
-        check_labels(y, self.num_classes)
-        seed = int(kwargs.pop("shuffle_seed", 0))
-        kwargs["shuffle"] = False  # the dataset shuffles itself
-        ds = make_dataset(x, batch_size or 128, labels=y, seed=seed)
-        return super(GAN, self).fit(ds, **kwargs)
-
-    def _ready(self):  # both networks are functional models, built when they are made
-        self.built = True
-
     def generate(self, labels, z=None) -> np.ndarray:
         """One image per label (ints in 0..num_classes-1); ``z`` fixes the noise."""
-        labels = check_labels(labels, self.num_classes)
+        labels = as_labels(labels, self.num_classes)
         if z is None:
             z = self._noise(len(labels)).numpy()
-        z = _check_latents(z, self.latent_dim)
+        z = as_codes(z, self.latent_dim, name="noise")
         if len(z) != len(labels):
             raise ValueError(f"got {len(z)} noise vectors for {len(labels)} labels")
         return self.generator.predict([z, labels], batch_size=500, verbose=0)
@@ -724,14 +607,16 @@ class WGANGP(GAN):
     critic update per part, then one generator update.
     """
 
+    logged = ("critic_loss", "g_loss", "gp", "w_estimate")  # the critic's numbers
+
     def __init__(self, generator, critic, latent_dim=64, n_critic=5, gp_weight=10.0, **kwargs):
         super().__init__(generator, critic, latent_dim, **kwargs)
-        self.n_critic = _check_positive_int(n_critic, "n_critic")
-        self.gp_weight = float(gp_weight)
-        self.trackers = {  # the critic's numbers replace the discriminator's
-            name: keras.metrics.Mean(name=name)
-            for name in ("critic_loss", "g_loss", "gp", "w_estimate")
-        }
+        self.n_critic = as_positive_int(n_critic, "n_critic")
+        self.gp_weight = as_number(gp_weight, "gp_weight", low=0.0)
+
+    @property
+    def default_batch_size(self):
+        return 64 * self.n_critic
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         """Adam(1e-4, beta_1=0, beta_2=0.9) for both unless given (the paper's setting)."""
@@ -746,7 +631,7 @@ class WGANGP(GAN):
         return self.discriminator
 
     def train_step(self, data):
-        real_all = data[0] if isinstance(data, tuple) else data
+        real_all, _ = split_batch(data)
         part = tf.shape(real_all)[0] // self.n_critic
         for i in range(self.n_critic):
             real = real_all[i * part : (i + 1) * part]
@@ -764,46 +649,42 @@ class WGANGP(GAN):
             g_loss = -tf.reduce_mean(self.critic(fake, training=True))
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
-        return self._update(
+        return self.record(
             critic_loss=critic_loss, g_loss=g_loss, gp=gp, w_estimate=real_score - fake_score
         )
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
-        """As :meth:`GAN.fit`; ``batch_size`` (default 64 x n_critic) must split into
-        ``n_critic`` critic batches."""
-        if batch_size is None:
-            batch_size = 64 * self.n_critic
-        if not isinstance(x, tf.data.Dataset) and batch_size % self.n_critic:
+    def make_dataset(self, x, y, batch_size, seed):
+        """As :meth:`GAN.make_dataset`; ``batch_size`` (default 64 x n_critic) must split
+        into ``n_critic`` critic batches."""
+        if batch_size % self.n_critic:
             raise ValueError(
                 f"batch_size {batch_size} must be a multiple of n_critic={self.n_critic}: each "
                 "step splits its batch into one part per critic update"
             )
-        return super().fit(x, y, batch_size=batch_size, **kwargs)
+        return super().make_dataset(x, y, batch_size, seed)
 
 
 # --------------------------------------------------------------------------- CycleGAN
 
 
 def build_cycle_generator(width: int = 32, name: str = "translator"):
-    """A small U-Net image translator (28x28 -> 28x28) for CycleGAN.
+    """A small U-Net image translator (28x28 -> 28x28, tanh) for CycleGAN.
 
-    Two stride-2 convolutions down (28 -> 14 -> 7), a residual block at 7x7, two
-    transposed convolutions up; the 14x14 features skip across so edges survive.
-    Instance normalisation (group norm with one group per channel) as in CycleGAN.
+    The course's one U-Net (:func:`course_lib.models.unet.build_unet`) with widths
+    ``width/2, width, 2 width`` at 28, 14 and 7 pixels, a residual block at 7x7, skip
+    connections so edges survive, instance normalisation and ReLU as in CycleGAN, and no
+    timestep: it translates in one pass.
     """
-
-    def norm():
-        return layers.GroupNormalization(groups=-1, epsilon=1e-5)
-
-    image = keras.Input(IMAGE_SHAPE)
-    d1 = layers.ReLU()(norm()(layers.Conv2D(width, 4, strides=2, padding="same")(image)))
-    d2 = layers.ReLU()(norm()(layers.Conv2D(2 * width, 4, strides=2, padding="same")(d1)))
-    r = layers.ReLU()(norm()(layers.Conv2D(2 * width, 3, padding="same")(d2)))
-    r = layers.Add()([d2, norm()(layers.Conv2D(2 * width, 3, padding="same")(r))])
-    u1 = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(r)
-    u1 = layers.Concatenate()([layers.ReLU()(norm()(u1)), d1])
-    out = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(u1)
-    return keras.Model(image, out, name=name)
+    return build_unet(
+        (width // 2, width, 2 * width),
+        blocks=(0, 0, 1),
+        timestep=False,
+        norm="instance",
+        activation="relu",
+        out_activation="tanh",
+        zero_output=False,
+        name=name,
+    )
 
 
 def build_patch_discriminator(width: int = 32, name: str = "patch_discriminator"):
@@ -878,24 +759,21 @@ class CycleGAN(AdversarialModel):
                 )
         grads = tape.gradient(d_loss, self._d_vars)
         self.d_optimizer.apply(grads, self._d_vars)
-        return self._update(g_loss=g_loss, d_loss=d_loss, cycle_loss=cycle, identity_loss=identity)
+        return self.record(g_loss=g_loss, d_loss=d_loss, cycle_loss=cycle, identity_loss=identity)
 
-    def fit(self, x=None, y=None, batch_size=None, **kwargs):
-        """Train on ``x`` (domain A images) and ``y`` (domain B images), both in [-1, 1]."""
-        self.built = True
-        if isinstance(x, tf.data.Dataset):
-            kwargs.pop("shuffle", None)
-            return super().fit(x, shuffle=False, **kwargs)
+    default_batch_size = 64
+
+    def check_data(self, x, y=None):
+        """``x``: domain A images, ``y``: domain B images, both in [-1, 1]; no pairs implied."""
         if y is None:
             raise ValueError("CycleGAN needs two image sets: fit(images_a, images_b)")
-        seed = int(kwargs.pop("shuffle_seed", 0))
-        kwargs["shuffle"] = False  # the dataset shuffles itself
-        return super().fit(make_unpaired_dataset(x, y, batch_size or 64, seed=seed), **kwargs)
+        return check_images(x, name="images_a"), check_images(y, name="images_b")
 
-    def build_for_resume(self, sample=None):
-        self.built = True
-        self.g_optimizer.build(self._g_vars)
-        self.d_optimizer.build(self._d_vars)
+    def make_dataset(self, x, y, batch_size, seed):
+        return make_unpaired_dataset(x, y, batch_size, seed=seed)
+
+    def optimizer_variables(self):
+        return [(self.g_optimizer, self._g_vars), (self.d_optimizer, self._d_vars)]
 
     def translate(self, images, direction: str = "a2b") -> np.ndarray:
         """Translate images in [-1, 1]: ``"a2b"`` (with g_ab) or ``"b2a"`` (with g_ba)."""
@@ -904,3 +782,37 @@ class CycleGAN(AdversarialModel):
         arr = check_images(images)
         model = self.g_ab if direction == "a2b" else self.g_ba
         return model.predict(arr, batch_size=500, verbose=0)
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def course_dcgan(latent_dim: int = 64, width: int = 64) -> GAN:
+    """Chapter 01's DCGAN, compiled, as the notebook and the benchmark both train it.
+
+    4x4 kernels and ``width`` filters at 7x7 (lean: many times faster on a CPU than the
+    TensorFlow tutorial's 5x5 kernels and 256 filters), Adam(2e-4, beta_1=0.5) for both
+    networks. The model carries its run name (``run_name``) and batch size
+    (``batch_size``), so every caller trains the same run.
+    """
+    model = GAN(
+        build_dcgan_generator(latent_dim, width), build_dcgan_discriminator(width), latent_dim
+    )
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
+    model.run_name, model.batch_size = "ch01_dcgan", 128
+    return model
+
+
+def tutorial_dcgan(latent_dim: int = 100) -> GAN:
+    """The TensorFlow tutorial's DCGAN (which the guide copies), compiled as it does it.
+
+    5x5 kernels, 256 filters at 7x7, dropout, Adam(1e-4) for both networks, batch 256:
+    the slow baseline the chapter's benchmark compares :func:`course_dcgan` against.
+    """
+    model = GAN(build_tutorial_generator(latent_dim), build_tutorial_discriminator(), latent_dim)
+    model.compile(g_optimizer=keras.optimizers.Adam(1e-4), d_optimizer=keras.optimizers.Adam(1e-4))
+    model.run_name, model.batch_size = "ch01_tutorial_dcgan", 256
+    return model

@@ -34,8 +34,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-IMAGE_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
+from course_lib import conventions as cv
+from course_lib.models.base import CourseModel, split_batch
+from course_lib.models.latent import interpolate
+
+__all__ = ["interpolate"]  # shared with the GANs (course_lib.models.latent)
 LOG_2PI = math.log(2.0 * math.pi)
 
 # -- the loss, piece by piece ---------------------------------------------------------------
@@ -131,19 +134,13 @@ class VAELoss(NamedTuple):
     kl: tf.Tensor
 
 
-def _check_beta(beta, name="beta") -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
-        raise ValueError(f"{name} must be a non-negative number; got {beta!r}")
-    return float(beta)
-
-
 def vae_loss(x, decoded, mean, log_var, beta: float = 1.0, *, from_logits: bool = False):
     """The (beta-)VAE loss of a batch: mean over images of ``reconstruction + beta * KL``.
 
     ``beta=1`` is the plain VAE (the negative evidence lower bound); ``beta > 1`` the
     beta-VAE. Returns a :class:`VAELoss` (total, reconstruction, kl), each a batch mean.
     """
-    beta = _check_beta(beta)
+    beta = cv.as_number(beta, "beta", low=0.0)
     rec = tf.reduce_mean(reconstruction_loss(x, decoded, from_logits=from_logits))
     kl = tf.reduce_mean(kl_divergence(mean, log_var))
     return VAELoss(rec + beta * kl, rec, kl)
@@ -200,7 +197,7 @@ def build_encoder(latent_dim: int, filters: int = 32, num_classes: int = 0, hidd
     With ``num_classes > 0`` the encoder also takes a one-hot label, joined to the image's
     features before the dense layer.
     """
-    image = keras.Input(IMAGE_SHAPE, name="image")
+    image = keras.Input(cv.IMAGE_SHAPE, name="image")
     x = layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu")(image)
     x = layers.Conv2D(2 * filters, 4, strides=2, padding="same", activation="relu")(x)
     x = layers.Flatten()(x)
@@ -239,54 +236,13 @@ def build_decoder(latent_dim: int, filters: int = 32, num_classes: int = 0, hidd
 
 def check_images(images, name: str = "images") -> np.ndarray:
     """Fashion-MNIST-shaped images in [0, 1] as float32 (n, 28, 28, 1); clear error if not."""
-    if hasattr(images, "numpy"):
-        images = images.numpy()
-    arr = np.asarray(images)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-        raise TypeError(f"{name} must be an array of numbers; got dtype {arr.dtype}")
-    if arr.ndim == 3 and arr.shape[1:] == IMAGE_SHAPE[:2]:
-        arr = arr[..., None]
-    if arr.ndim != 4 or arr.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(f"{name} must have shape (n, 28, 28, 1) or (n, 28, 28); got {arr.shape}")
-    if len(arr) == 0:
-        raise ValueError(f"{name} is empty")
-    arr = arr.astype(np.float32)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contain NaN or infinity")
-    if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
-        raise ValueError(
-            f"{name} must have pixels in [0, 1] (load with value_range=(0, 1)); they range "
-            f"from {arr.min():.3g} to {arr.max():.3g}"
-        )
-    return arr
-
-
-def check_labels(labels, n: int | None = None, num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Class labels as int32 (n,), each in 0..num_classes-1; clear error if not."""
-    if hasattr(labels, "numpy"):
-        labels = labels.numpy()
-    arr = np.asarray(labels)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D array of ints; got shape {arr.shape}, {arr.dtype}")
-    if n is not None and len(arr) != n:
-        raise ValueError(f"got {len(arr)} labels for {n} images: give one label per image")
-    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-        raise ValueError(f"labels must be in 0..{num_classes - 1}; got {arr.min()}..{arr.max()}")
-    return arr.astype(np.int32)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
+    return cv.as_images(images, name=name, value_range=(0, 1))
 
 
 # -- the models ----------------------------------------------------------------------------
 
 
-class VAE(keras.Model):
+class VAE(CourseModel):
     """A convolutional VAE for 28x28 grey images in [0, 1]; ``beta`` > 1 makes a beta-VAE.
 
     Train with ``compile(optimizer=...)`` and ``fit(images)``. ``fit`` reports three
@@ -305,22 +261,19 @@ class VAE(keras.Model):
     def __init__(
         self, latent_dim: int = 16, *, beta: float = 1.0, filters: int = 32, seed=None, **kwargs
     ):
-        super().__init__(**kwargs)
-        self.latent_dim = _check_positive_int(latent_dim, "latent_dim")
-        self.beta = _check_beta(beta)
-        self.filters = _check_positive_int(filters, "filters")
+        super().__init__(("loss", "reconstruction_loss", "kl_loss"), **kwargs)
+        self.latent_dim = cv.as_positive_int(latent_dim, "latent_dim")
+        self.beta = cv.as_number(beta, "beta", low=0.0)
+        self.filters = cv.as_positive_int(filters, "filters")
         self.encoder = build_encoder(self.latent_dim, self.filters, self.num_classes)
         self.decoder = build_decoder(self.latent_dim, self.filters, self.num_classes)
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            key: keras.metrics.Mean(name=key) for key in ("loss", "reconstruction_loss", "kl_loss")
-        }
+        self.seed_generator = keras.random.SeedGenerator(cv.as_seed(seed))
         self.built = True  # the two networks are complete functional models already
 
     # -- what training computes --------------------------------------------------------
-    def _split(self, data):
+    def images_and_condition(self, data):
         """Images (and one-hot labels for the conditional model) from what fit passes."""
-        x = data[0] if isinstance(data, (tuple, list)) else data
+        x, _ = split_batch(data)
         return tf.cast(x, tf.float32), None
 
     def _encode(self, x, cond):
@@ -341,36 +294,27 @@ class VAE(keras.Model):
         return {"loss": total, "reconstruction_loss": rec, "kl_loss": kl}
 
     def train_step(self, data):
-        x, cond = self._split(data)
+        x, cond = self.images_and_condition(data)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, cond, training=True)
         grads = tape.gradient(terms["loss"], self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables, strict=True))
-        return self._update(terms)
+        return self.record(**terms)
 
     def test_step(self, data):
-        x, cond = self._split(data)
-        return self._update(self.loss_terms(x, cond))
-
-    def _update(self, terms):
-        for key, value in terms.items():
-            self.trackers[key].update_state(value)
-        return {key: tracker.result() for key, tracker in self.trackers.items()}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        x, cond = self.images_and_condition(data)
+        return self.record(**self.loss_terms(x, cond))
 
     def call(self, x, training=False):
         """Reconstruct ``x`` (pixel probabilities), decoding a code drawn from the encoder."""
         mean, log_var = self.encoder(x)
         return tf.sigmoid(self.decoder(reparameterize(mean, log_var, seed=self.seed_generator)))
 
-    def fit(self, x=None, y=None, **kwargs):
-        """``keras.Model.fit``, after checking that array inputs are images in [0, 1]."""
-        if isinstance(x, np.ndarray):
-            x = check_images(x, "x")
-        return super().fit(x, y, **kwargs)
+    def check_data(self, x, y=None):
+        """Images in [0, 1]; no labels (the conditional VAE takes them)."""
+        if y is not None:
+            raise ValueError(f"{type(self).__name__} learns from images alone: pass no y")
+        return check_images(x, "x"), None
 
     # -- what a notebook calls -----------------------------------------------------------
     def encode(self, images, batch_size: int = 1000):
@@ -379,19 +323,9 @@ class VAE(keras.Model):
         outputs = [self.encoder(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         return tuple(np.concatenate([np.asarray(o[k]) for o in outputs]) for k in (0, 1))
 
-    def _check_codes(self, z) -> np.ndarray:
-        z = np.asarray(z, dtype=np.float32)
-        if z.ndim == 1:
-            z = z[None]
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"codes must have shape (n, {self.latent_dim}); got {z.shape}")
-        if not np.all(np.isfinite(z)):
-            raise ValueError("codes contain NaN or infinity")
-        return z
-
     def decode(self, z, batch_size: int = 1000) -> np.ndarray:
         """Images (n, 28, 28, 1) with pixels in [0, 1] for codes ``z`` (n, latent_dim)."""
-        z = self._check_codes(z)
+        z = cv.as_codes(z, self.latent_dim)
         parts = [self.decoder(z[i : i + batch_size]) for i in range(0, len(z), batch_size)]
         return np.asarray(tf.sigmoid(tf.concat(parts, 0)))
 
@@ -399,11 +333,15 @@ class VAE(keras.Model):
         """Encode and decode each image, using the mean code (no sampling noise)."""
         return self.decode(self.encode(images)[0])
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+    def sample(self, n: int, *, seed=None, labels=None) -> np.ndarray:
         """``n`` new images: codes drawn from the prior N(0, I), then decoded."""
-        n = _check_positive_int(n, "n")
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.decode(z)
+        if labels is not None:
+            raise ValueError("this VAE is unconditional: it takes no labels")
+        return self.decode(self._prior_codes(n, seed))
+
+    def _prior_codes(self, n, seed) -> np.ndarray:
+        n = cv.as_positive_int(n, "n")
+        return np.random.default_rng(cv.as_seed(seed)).standard_normal((n, self.latent_dim))
 
     def reconstruction_error(self, images) -> np.ndarray:
         """Per-image reconstruction loss (nats) from the mean code: the anomaly score."""
@@ -411,14 +349,6 @@ class VAE(keras.Model):
         mean, _ = self.encode(x)
         logits = tf.concat([self.decoder(mean[i : i + 1000]) for i in range(0, len(mean), 1000)], 0)
         return np.asarray(reconstruction_loss(x, logits, from_logits=True))
-
-    def build_for_resume(self, sample):
-        """Create every variable (the optimizer's too) before loading a checkpoint."""
-        x = tf.zeros((1, *IMAGE_SHAPE))
-        cond = tf.zeros((1, self.num_classes)) if self.num_classes else None
-        self._decode(self._encode(x, cond)[0], cond)
-        if self.optimizer is not None and not self.optimizer.built:
-            self.optimizer.build(self.trainable_variables)
 
 
 class BetaVAE(VAE):
@@ -446,7 +376,7 @@ class BetaTCVAE(VAE):
         self, latent_dim: int = 10, *, beta: float = 6.0, dataset_size: int = 60000, **kwargs
     ):
         super().__init__(latent_dim, beta=beta, **kwargs)
-        self.dataset_size = _check_positive_int(dataset_size, "dataset_size")
+        self.dataset_size = cv.as_positive_int(dataset_size, "dataset_size")
         self.trackers["tc"] = keras.metrics.Mean(name="tc")
 
     def loss_terms(self, x, cond=None, training: bool = False, noise=None) -> dict:
@@ -467,11 +397,11 @@ class ConditionalVAE(VAE):
     ``decode(z, labels)`` then draws that style as any class you ask for.
     """
 
-    def __init__(self, latent_dim: int = 16, *, num_classes: int = NUM_CLASSES, **kwargs):
-        self.num_classes = _check_positive_int(num_classes, "num_classes")
+    def __init__(self, latent_dim: int = 16, *, num_classes: int = cv.NUM_CLASSES, **kwargs):
+        self.num_classes = cv.as_positive_int(num_classes, "num_classes")
         super().__init__(latent_dim, **kwargs)
 
-    def _split(self, data):
+    def images_and_condition(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
             raise ValueError("ConditionalVAE trains on (image, label) pairs: fit(images, labels)")
         x, labels = data[0], data[1]
@@ -480,24 +410,24 @@ class ConditionalVAE(VAE):
 
     def call(self, inputs, training=False):
         """Reconstruct ``(images, labels)``: pixel probabilities (n, 28, 28, 1)."""
-        x, cond = self._split(inputs)
+        x, cond = self.images_and_condition(inputs)
         mean, log_var = self._encode(x, cond)
         z = reparameterize(mean, log_var, seed=self.seed_generator)
         return tf.sigmoid(self._decode(z, cond))
 
-    def fit(self, x=None, y=None, **kwargs):
-        """``fit(images, labels)``; checks both when they are arrays."""
-        if isinstance(x, np.ndarray) or y is not None:
-            if y is None:
-                raise ValueError(
-                    "ConditionalVAE trains on (image, label) pairs: call fit(images, labels)"
-                )
-            x = check_images(x, "x")
-            y = check_labels(y, len(x), self.num_classes)
-        return keras.Model.fit(self, x, y, **kwargs)
+    def check_data(self, x, y=None):
+        """Images in [0, 1] and one label per image."""
+        if y is None:
+            raise ValueError(
+                "ConditionalVAE trains on (image, label) pairs: call fit(images, labels)"
+            )
+        x = check_images(x, "x")
+        return x, cv.as_labels(y, self.num_classes, n=len(x))
 
     def _one_hot(self, labels, n):
-        return np.eye(self.num_classes, dtype=np.float32)[check_labels(labels, n, self.num_classes)]
+        return np.eye(self.num_classes, dtype=np.float32)[
+            cv.as_labels(labels, self.num_classes, n=n)
+        ]
 
     def encode(self, images, labels):
         """The encoder's ``(mean, log_var)`` for images of the given classes (NumPy)."""
@@ -507,39 +437,23 @@ class ConditionalVAE(VAE):
 
     def decode(self, z, labels) -> np.ndarray:
         """Images in [0, 1] for codes ``z`` (n, latent_dim), drawn as classes ``labels`` (n,)."""
-        z = self._check_codes(z)
+        z = cv.as_codes(z, self.latent_dim)
         labels = np.broadcast_to(np.asarray(labels), (len(z),)) if np.ndim(labels) == 0 else labels
         return np.asarray(tf.sigmoid(self.decoder([z, self._one_hot(labels, len(z))])))
 
     def reconstruct(self, images, labels) -> np.ndarray:
         return self.decode(self.encode(images, labels)[0], labels)
 
-    def sample(self, n: int, labels=None, seed: int | None = None) -> np.ndarray:
+    def sample(self, n: int, *, seed=None, labels=None) -> np.ndarray:
         """``n`` new images of classes ``labels`` (default: classes 0, 1, 2, ... in turn)."""
-        n = _check_positive_int(n, "n")
-        labels = np.arange(n) % self.num_classes if labels is None else labels
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.decode(z, labels)
+        z = self._prior_codes(n, seed)
+        return self.decode(z, np.arange(len(z)) % self.num_classes if labels is None else labels)
 
     def reconstruction_error(self, images, labels=None) -> np.ndarray:
         raise NotImplementedError("anomaly scores are for the unconditional VAE")
 
 
 # -- things to do with a trained model ------------------------------------------------------
-
-
-def interpolate(z_start, z_end, steps: int = 8) -> np.ndarray:
-    """``steps`` codes on the straight line from ``z_start`` to ``z_end`` (both included)."""
-    a, b = np.asarray(z_start, np.float32), np.asarray(z_end, np.float32)
-    if a.ndim != 1 or a.shape != b.shape:
-        raise ValueError(
-            f"z_start and z_end must be two codes of one shape; got {a.shape}, {b.shape}"
-        )
-    steps = _check_positive_int(steps, "steps")
-    if steps < 2:
-        raise ValueError("steps must be at least 2 (the two ends)")
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    return (1 - t) * a + t * b
 
 
 def traversal_codes(base, dims, values) -> np.ndarray:
@@ -562,7 +476,7 @@ def traversal_codes(base, dims, values) -> np.ndarray:
 
 def latent_grid(n: int = 15, span: float = 2.5) -> np.ndarray:
     """An n x n grid of 2-D codes from -span to span, row by row, top row = highest z[1]."""
-    n = _check_positive_int(n, "n")
+    n = cv.as_positive_int(n, "n")
     axis = np.linspace(-span, span, n, dtype=np.float32)
     z1, z0 = np.meshgrid(axis[::-1], axis, indexing="ij")
     return np.stack([z0.ravel(), z1.ravel()], axis=1)
@@ -574,12 +488,8 @@ def roc_auc(normal_scores, anomaly_scores) -> float:
     1.0 separates perfectly, 0.5 is guessing. Ties count one half. NumPy only (it is the
     Mann-Whitney U statistic, computed from ranks).
     """
-    normal = np.asarray(normal_scores, np.float64).ravel()
-    anomaly = np.asarray(anomaly_scores, np.float64).ravel()
-    if normal.size == 0 or anomaly.size == 0:
-        raise ValueError("roc_auc needs at least one normal and one anomalous score")
-    if not (np.all(np.isfinite(normal)) and np.all(np.isfinite(anomaly))):
-        raise ValueError("scores contain NaN or infinity")
+    normal = cv.as_scores(normal_scores, "normal_scores")
+    anomaly = cv.as_scores(anomaly_scores, "anomaly_scores")
     scores = np.concatenate([normal, anomaly])
     _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
     # rank of each distinct value (1-based), averaged over ties

@@ -1,4 +1,4 @@
-"""Tests of course_lib.models.basics against densities computed independently in NumPy."""
+"""Tests of course_lib.models.mixture against densities computed independently in NumPy."""
 
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib.models.basics import GaussianMixture, diag_gaussian_log_prob, sample_mixture
+from course_lib.models.mixture import GaussianMixture, diag_gaussian_log_prob
 
 # -- NumPy references --------------------------------------------------------------------
 
@@ -265,49 +265,6 @@ def test_sample_errors():
         model.sample(2, components=[0, 3])
     with pytest.raises(ValueError, match="components"):
         model.sample(2, components=[-1, 0])
-
-
-# -- sample_mixture ----------------------------------------------------------------------
-
-
-def test_sample_mixture_statistics():
-    weights = np.array([0.2, 0.5, 0.3])
-    means = np.array([[-20.0, 0.0], [0.0, 0.0], [20.0, 5.0]])
-    stds = np.array([[0.5, 1.0], [1.0, 0.5], [0.3, 0.3]])
-    n = 20000
-    x = sample_mixture(weights, means, stds, n, np.random.default_rng(0))
-    assert x.shape == (n, 2)
-    nearest = np.argmin(((x[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
-    fractions = np.bincount(nearest, minlength=3) / n
-    np.testing.assert_allclose(fractions, weights, atol=0.015)
-    for k in range(3):
-        members = x[nearest == k]
-        np.testing.assert_allclose(members.mean(axis=0), means[k], atol=0.1)
-        np.testing.assert_allclose(members.std(axis=0), stds[k], rtol=0.1)
-
-
-def test_sample_mixture_repeatable_with_same_generator_seed():
-    args = ([0.5, 0.5], [[0.0], [1.0]], [[1.0], [1.0]], 10)
-    a = sample_mixture(*args, np.random.default_rng(5))
-    b = sample_mixture(*args, np.random.default_rng(5))
-    np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize(
-    "weights, means, stds",
-    [
-        ([0.5, 0.6], [[0.0], [1.0]], [[1.0], [1.0]]),  # do not sum to 1
-        ([1.5, -0.5], [[0.0], [1.0]], [[1.0], [1.0]]),  # negative weight
-        ([[0.5, 0.5]], [[0.0], [1.0]], [[1.0], [1.0]]),  # 2-D weights
-        ([0.5, 0.5], [[0.0], [1.0]], [[1.0, 1.0], [1.0, 1.0]]),  # shapes differ
-        ([0.5, 0.5], [0.0, 1.0], [1.0, 1.0]),  # means 1-D
-        ([0.3, 0.3, 0.4], [[0.0], [1.0]], [[1.0], [1.0]]),  # k differs
-        ([np.nan, 1.0], [[0.0], [1.0]], [[1.0], [1.0]]),  # NaN weight
-    ],
-)
-def test_sample_mixture_bad_input(weights, means, stds):
-    with pytest.raises(ValueError):
-        sample_mixture(weights, means, stds, 5, np.random.default_rng(0))
 
 
 # -- constructor -------------------------------------------------------------------------

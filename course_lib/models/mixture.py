@@ -17,6 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.conventions import as_int, as_number, as_positive_int, as_seed
+from course_lib.models.base import CourseModel, split_batch
+
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -27,26 +30,7 @@ def diag_gaussian_log_prob(x, mean, std):
     return -0.5 * tf.reduce_sum(z * z + 2.0 * tf.math.log(std) + LOG_2PI, axis=-1)
 
 
-def sample_mixture(weights, means, stds, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n`` points from a mixture of diagonal Gaussians (NumPy, for teaching).
-
-    First pick a component for each point with probabilities ``weights``, then draw
-    from that component's Gaussian. ``means`` and ``stds`` have shape (k, d).
-    """
-    weights = np.asarray(weights, dtype=float)
-    means, stds = np.asarray(means, dtype=float), np.asarray(stds, dtype=float)
-    if weights.ndim != 1 or np.any(weights < 0) or not np.isclose(weights.sum(), 1.0):
-        raise ValueError("weights must be a 1-D array of non-negative numbers summing to 1")
-    if means.shape != stds.shape or means.ndim != 2 or len(means) != len(weights):
-        raise ValueError(
-            f"means and stds must both have shape (k, d) with k={len(weights)}; got "
-            f"{means.shape} and {stds.shape}"
-        )
-    picks = rng.choice(len(weights), size=n, p=weights)
-    return means[picks] + stds[picks] * rng.standard_normal((n, means.shape[1]))
-
-
-class GaussianMixture(keras.Model):
+class GaussianMixture(CourseModel):
     """A mixture of Gaussians with low-rank-plus-diagonal covariances, trained by ``fit``.
 
     Call :meth:`initialize` with some data first (means start at random data points),
@@ -61,16 +45,11 @@ class GaussianMixture(keras.Model):
     """
 
     def __init__(self, n_components: int = 10, rank: int = 1, min_std: float = 0.01, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(n_components, int) or isinstance(n_components, bool) or n_components < 1:
-            raise ValueError(f"n_components must be a positive int; got {n_components!r}")
-        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 0:
-            raise ValueError(f"rank must be a non-negative int; got {rank!r}")
-        if not min_std > 0:
-            raise ValueError(f"min_std must be positive; got {min_std!r}")
-        self.n_components, self.rank, self.min_std = n_components, rank, float(min_std)
+        super().__init__(("loss",), **kwargs)
+        self.n_components = as_positive_int(n_components, "n_components")
+        self.rank = as_int(rank, "rank", minimum=0)
+        self.min_std = as_number(min_std, "min_std", low=0.0, low_open=True)
         self.dim = None
-        self.loss_tracker = keras.metrics.Mean(name="loss")
 
     # -- parameters -------------------------------------------------------------------
     def build(self, input_shape):
@@ -120,10 +99,16 @@ class GaussianMixture(keras.Model):
         return self
 
     def _flat(self, x) -> np.ndarray:
-        arr = np.asarray(x, dtype=np.float32)
-        if arr.ndim < 2:
-            raise ValueError(f"x must have shape (n, features...); got {arr.shape}")
-        arr = arr.reshape(len(arr), -1)
+        if isinstance(x, (str, bytes)) or x is None:
+            raise TypeError(f"x must be an array of examples (n, features...); got {x!r}")
+        arr = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+            raise TypeError(f"x must be numbers, shape (n, features...); got dtype {arr.dtype}")
+        if arr.ndim < 2 or len(arr) == 0:
+            raise ValueError(f"x must have shape (n, features...) with n >= 1; got {arr.shape}")
+        arr = arr.astype(np.float32).reshape(len(arr), -1)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("x contains NaN or infinity")
         if self.dim is not None and arr.shape[1] != self.dim:
             raise ValueError(
                 f"x has {arr.shape[1]} values per example; this model was built for {self.dim}"
@@ -168,26 +153,36 @@ class GaussianMixture(keras.Model):
         return self.log_prob(x)
 
     def train_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
+        x, _ = split_batch(data)
         with tf.GradientTape() as tape:
             loss = -tf.reduce_mean(self.log_prob(x))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.trainable_variables, strict=True))
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        return self.record(loss=loss)
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, tuple) else data
-        self.loss_tracker.update_state(-tf.reduce_mean(self.log_prob(x)))
-        return {"loss": self.loss_tracker.result()}
+        x, _ = split_batch(data)
+        return self.record(loss=-tf.reduce_mean(self.log_prob(x)))
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
+    # -- what the model base asks of a family ------------------------------------------------
+    def check_data(self, x, y=None):
+        """Examples as numbers (n, features...); no labels (the mixture is unconditional)."""
+        if y is not None:
+            raise ValueError("GaussianMixture learns from examples alone: pass no y")
+        arr = self._flat(x)
+        return arr.reshape(np.shape(x)) if hasattr(x, "shape") else arr, None
+
+    def build_networks(self):
+        """The parameters' sizes come from the data: ``initialize`` (or Keras) makes them."""
+
+    def build_for_resume(self, sample=None):
+        if not self.built:
+            self.build((None, self._flat(sample).shape[1]))
+        super().build_for_resume(sample)
 
     # -- sampling -----------------------------------------------------------------------
     def sample(
-        self, n: int, *, noise: bool = True, seed: int | None = None, components=None
+        self, n: int, *, seed: int | None = None, labels=None, noise: bool = True, components=None
     ) -> np.ndarray:
         """Draw ``n`` new examples, shape (n, d).
 
@@ -197,9 +192,10 @@ class GaussianMixture(keras.Model):
         """
         if not self.built:
             raise RuntimeError("the model has no parameters yet: call initialize(x) first")
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int; got {n!r}")
-        rng = np.random.default_rng(seed)
+        if labels is not None:
+            raise ValueError("the mixture is unconditional: it takes no labels")
+        n = as_positive_int(n, "n")
+        rng = np.random.default_rng(as_seed(seed))
         if components is None:
             components = rng.choice(self.n_components, size=n, p=self.weights_.numpy())
         components = np.asarray(components)

@@ -1,0 +1,63 @@
+"""Every data set the course uses, offline first, one module per family.
+
+Families:
+
+* :mod:`~course_lib.data.fashion_mnist`: Fashion-MNIST (Debian package, ``$COURSE_DATA_DIR``,
+  the Keras cache or the Keras download), its IDX files and class names;
+* :mod:`~course_lib.data.text`: text corpora (tiny Shakespeare when it is on disk or
+  reachable, Python's own documentation always), splitting text, the word-order task;
+* :mod:`~course_lib.data.toy`: small data sets generated on the spot (2-D smiley points).
+
+Shared by the families: :mod:`~course_lib.data.errors` (:class:`DataNotFoundError`,
+:class:`DataFileError`) and :mod:`~course_lib.data.download` (``$COURSE_DATA_DIR``, the
+Keras cache and the checked download). Photos, music and video will be further modules
+beside these.
+
+Every loader says in one printed line which source it used. Notebooks use the names
+re-exported here (``data.load_fashion_mnist``, ``data.load_text_corpus`` ...); the
+pixel conventions (:data:`IMAGE_SHAPE`, :func:`value_range_pair`) live in
+:mod:`course_lib.conventions` and are re-exported for older callers. Settings such as
+``fashion_mnist.DEBIAN_DIR`` are read from their own module, so patch them there.
+"""
+
+from course_lib.conventions import IMAGE_SHAPE, value_range_pair
+from course_lib.data.errors import DataFileError, DataNotFoundError
+from course_lib.data.fashion_mnist import (
+    FASHION_MNIST_CLASSES,
+    clear_cache,
+    fashion_mnist_sources,
+    load_fashion_mnist,
+    read_idx,
+)
+from course_lib.data.text import (
+    TEXT_SOURCES,
+    TextCorpus,
+    find_shakespeare,
+    keras_shakespeare_path,
+    load_text_corpus,
+    python_docs_text,
+    split_text,
+    word_order_examples,
+)
+from course_lib.data.toy import smiley_points
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "IMAGE_SHAPE",
+    "TEXT_SOURCES",
+    "DataFileError",
+    "DataNotFoundError",
+    "TextCorpus",
+    "clear_cache",
+    "fashion_mnist_sources",
+    "find_shakespeare",
+    "keras_shakespeare_path",
+    "load_fashion_mnist",
+    "load_text_corpus",
+    "python_docs_text",
+    "read_idx",
+    "smiley_points",
+    "split_text",
+    "value_range_pair",
+    "word_order_examples",
+]

@@ -1,0 +1,106 @@
+"""Smoke tests of the benchmark scripts: each runs end to end at a tiny size, in seconds.
+
+The figures are meaningless at these sizes; the tests check that every script runs, that
+its flags shrink it, and that it reports the numbers it should (finite FIDs, a ratio,
+bits per character). ``benchmarks/`` is not a package: the scripts are loaded by path,
+with their folder on ``sys.path`` as when they run as scripts.
+"""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    """Checkpoints and samples go to a throwaway folder."""
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def load(name: str, monkeypatch):
+    """Import ``benchmarks/<name>.py`` as a module."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_for_counts_steps_and_epochs_of_a_stream(monkeypatch):
+    import keras
+
+    from course_lib.models import gpt
+
+    timing = load("_timing", monkeypatch)
+    keras.utils.set_random_seed(0)
+    model = gpt.course_gpt(5, 8, d_model=8, num_heads=2, num_layers=1, warmup=False)
+    ids = np.random.default_rng(0).integers(0, 5, 400).astype(np.int32)
+    stream = gpt.lm_dataset(ids, 8, model.batch_size)
+    run = timing.train_for(model, stream, 0.5, epoch_size=50, warmup_steps=3, cooldown=0.3)
+    assert run["steps"] >= 1 and run["seconds"] >= 0.5
+    assert run["epochs"] == pytest.approx(run["steps"] * model.batch_size / 50)
+    with pytest.raises(ValueError, match="give epoch_size"):
+        timing.train_for(model, stream, 0.5)
+    with pytest.raises(ValueError, match="batch_size"):  # an array, no batch size anywhere
+        timing.train_for(keras.Sequential([keras.layers.Dense(1)]), np.zeros((4, 2)), 0.5)
+
+
+def test_dcgan_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("dcgan_vs_tutorial", monkeypatch)
+    results = bench.main(["--minutes", "0.05", "--samples", "64", "--limit", "1000"])
+    for label in bench.CONTENDERS:
+        run = results[label]
+        assert run["steps"] >= 1 and run["epochs"] > 0
+        assert run["report"].n == 64 and np.isfinite(run["report"].fid)
+        assert run["samples"].shape == (64, 28, 28, 1)
+    assert np.isfinite(results["ratio"]) and results["ratio"] > 0
+    assert results["shares"].sum() == pytest.approx(1.0)
+    out = capsys.readouterr().out
+    assert "FID ratio tutorial / course" in out and "smallest class share" in out
+
+
+def test_gpt_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("gpt_vs_lstm_vs_bigram", monkeypatch)
+    results = bench.main(
+        "--minutes 0.05 --source python-docs --chars 50000 --context 32 --val-windows 8 "
+        "--d-model 32 --layers 1 --units 32".split()
+    )
+    assert set(results) == {"bigram (counts)", "mini-GPT", "LSTM"}
+    for name, result in results.items():
+        bits = result["bits_per_char"]
+        assert math.isfinite(bits) and 0 < bits < 8, name
+    for name in ("mini-GPT", "LSTM"):
+        assert results[name]["steps"] >= 1 and results[name]["seconds"] >= 3.0
+    out = capsys.readouterr().out
+    assert "val bits/char" in out and "best:" in out
+
+
+def test_gpt_benchmark_rejects_bad_sizes(monkeypatch):
+    bench = load("gpt_vs_lstm_vs_bigram", monkeypatch)
+    for argv in (["--minutes", "0"], ["--layers", "0"]):
+        with pytest.raises(SystemExit):
+            bench.main(argv)
+
+
+def test_diffusion_benchmark_runs_small(monkeypatch, capsys, runs_dir):
+    bench = load("diffusion_samplers", monkeypatch)
+    tiny = "--epochs 1 --limit 256 --timesteps 20 --n 16 --ddim-steps 5 --seeds 0".split()
+    with pytest.raises(SystemExit):  # another model than the notebook's needs its own run
+        bench.main(tiny)
+    with pytest.raises(SystemExit, match="full mode"):  # conftest sets quick mode
+        bench.main([*tiny, "--run", "smoke"])
+    monkeypatch.setenv("COURSE_QUICK", "0")
+    results = bench.main([*tiny, "--run", "smoke"])
+    assert results["run"] == "smoke" and np.isfinite(results["floor_fid"])
+    assert len(results["samplers"]) == 4  # DDPM and three DDIM variants, 5 steps each
+    assert results["samplers"][("DDPM", 20)]["seconds"] > 0
+    for entry in results["samplers"].values():
+        assert len(entry["fids"]) == 1 and np.isfinite(entry["fids"]).all()
+    assert (runs_dir / "full" / "smoke" / "benchmark_samples.npz").exists()
+    assert "not checked: no sampler ran 50 steps" in capsys.readouterr().out
