@@ -11,16 +11,9 @@ import pytest
 from course_lib import train
 from tests.callbacks import EndAt
 
+pytestmark = pytest.mark.usefixtures("runs")  # a fresh runs folder for every test
+
 N, BATCH = 32, 16
-
-
-@pytest.fixture(autouse=True)
-def runs(tmp_path, monkeypatch):
-    """A fresh runs folder for every test, in quick mode."""
-    folder = tmp_path / "runs"
-    monkeypatch.setenv("COURSE_RUNS_DIR", str(folder))
-    monkeypatch.setenv("COURSE_QUICK", "1")
-    return folder
 
 
 X = np.random.default_rng(0).normal(size=(N, 3)).astype(np.float32)
