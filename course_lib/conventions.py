@@ -111,15 +111,20 @@ def _range_hint(low: float, high: float) -> str:
     return f"load them with data.load_fashion_mnist(value_range=({low:g}, {high:g}))"
 
 
-def check_pixel_range(arr: np.ndarray, value_range, name: str = "images") -> None:
+def check_pixel_range(
+    arr: np.ndarray, value_range, name: str = "images", *, slack: float = _RANGE_SLACK
+) -> None:
     """Stop when pixels lie outside ``value_range``, saying which range they look like.
 
     A model trained on 0-255 pixels that expects -1..1 does not fail: it trains on
-    garbage (a VAE's loss reaches 1e17). This check is what stops that.
+    garbage (a VAE's loss reaches 1e17). This check is what stops that. ``slack`` is
+    how far outside (a fraction of the range's width) still counts as inside: 1 % for
+    data a model trains on; more for a model's own samples, which may overshoot a little
+    (a plot clips them), while pixels in another range entirely are still refused.
     """
     low, high = value_range_pair(value_range)
     lo, hi = float(np.min(arr)), float(np.max(arr))
-    slack = _RANGE_SLACK * (high - low)
+    slack = slack * (high - low)
     if lo < low - slack or hi > high + slack:
         looks = " (that looks like 0-255 pixels)" if hi > 2.0 else ""
         raise ValueError(
@@ -149,13 +154,15 @@ def as_images(
     shape=IMAGE_SHAPE,
     value_range=None,
     min_count: int = 1,
+    range_slack: float = _RANGE_SLACK,
 ) -> np.ndarray:
     """A batch of images as float32 ``(n, *shape)``, checked; clear error otherwise.
 
     ``shape`` is the shape of one image: ``(28, 28, 1)`` by default (``(n, 28, 28)`` is
     accepted and given its channel), or None for any ``(h, w, c)``. ``value_range``,
     when given, is the range every pixel must lie in. ``min_count`` is the fewest images
-    that make sense (2 to compare two distributions).
+    that make sense (2 to compare two distributions). ``range_slack``: see
+    :func:`check_pixel_range`.
     """
     if images is None or isinstance(images, (str, bytes, dict)):
         raise TypeError(f"{name} must be an array of images; got {type(images).__name__}")
@@ -186,7 +193,7 @@ def as_images(
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contain NaN or infinity (has training diverged?)")
     if value_range is not None:
-        check_pixel_range(arr, value_range, name)
+        check_pixel_range(arr, value_range, name, slack=range_slack)
     return arr
 
 

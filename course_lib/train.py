@@ -10,6 +10,11 @@ training data, and each set of settings has its own folder
 ``runs/<mode>/<name>/<fingerprint id>/`` (:func:`run_path`). Changing a setting (a
 VAE's ``beta``, the classes in the data) trains a fresh run and says what changed;
 going back loads the earlier run. ``$COURSE_RUNS_DIR`` moves the ``runs`` folder.
+
+``COURSE_REQUIRE_RUNS=1`` makes :func:`fit_resumable` load finished runs only: where no
+finished run with the same settings is saved, it raises :class:`RunMissingError` instead
+of training (the course's site builder, ``tools/site.py``, uses it to tell whether a
+notebook can be shown in full mode).
 """
 
 from __future__ import annotations
@@ -70,6 +75,29 @@ class BatchLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch_ends.append(len(self.losses))
+
+
+class RunMissingError(RuntimeError):
+    """A run that must be loaded (``COURSE_REQUIRE_RUNS`` is set) has not been trained."""
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+def runs_required() -> bool:
+    """True when ``COURSE_REQUIRE_RUNS`` is set to a true value (1, true, yes, on).
+
+    Then :func:`fit_resumable` loads finished runs and never trains: a run that is not
+    saved, or not finished, raises :class:`RunMissingError`.
+    """
+    raw = os.environ.get("COURSE_REQUIRE_RUNS", "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"COURSE_REQUIRE_RUNS must be one of 1/0, true/false, yes/no, on/off; got {raw!r}"
+    )
 
 
 def runs_dir() -> Path:
@@ -544,6 +572,10 @@ def fit_resumable(
         restart: throw away the saved run with these settings and start it again
             (runs with other settings are kept).
 
+    With ``COURSE_REQUIRE_RUNS`` set (:func:`runs_required`), a finished run with these
+    settings is loaded and anything else (no run, an unfinished one, ``restart=True``)
+    raises :class:`RunMissingError`, naming the run, before anything is written.
+
     Returns the whole history (every epoch so far, resumed ones included) as a dict.
     When it trained, it ends with one line saying which epochs and how long they took.
     """
@@ -556,7 +588,8 @@ def fit_resumable(
     run_id = fingerprint_id(settings)
     folder = base / run_id
     previous = latest_run(name)
-    if restart and folder.exists():
+    required = runs_required()
+    if restart and folder.exists() and not required:
         shutil.rmtree(folder)
     state = _read_state(folder)
     saved = (
@@ -565,6 +598,18 @@ def fit_resumable(
         and int(state.get("epoch", 0)) > 0
         and (folder / _WEIGHTS).is_file()
     )
+    if required and (restart or not saved or int(state["epoch"]) < epochs):
+        if restart:
+            why = "restart=True asks to train it again"
+        elif saved:
+            why = f"only {int(state['epoch'])} of its {epochs} epochs are saved in {folder}"
+        else:
+            why = f"no run with these settings is saved in {base}"
+        raise RunMissingError(
+            f"run '{name}' is not trained: {why}, and COURSE_REQUIRE_RUNS is set, so "
+            "fit_resumable does not train it (train it in full mode first, or unset "
+            "COURSE_REQUIRE_RUNS)"
+        )
     if previous is not None and previous != folder:
         before = (_read_state(previous) or {}).get("fingerprint", {})
         what = "back to the run saved with these settings" if saved else "training a fresh run"

@@ -28,6 +28,14 @@ def images(n, seed=0):
 # -- the builder -----------------------------------------------------------------------------
 
 
+def test_without_the_full_size_stem_the_output_still_has_full_size():
+    net = build_unet((8, 16, 32), timestep=False, norm="instance", full_size=False)
+    assert net.output_shape == (None, 28, 28, 1)
+    assert not any(layer.name in ("stem", "up0", "join0") for layer in net.layers)
+    out = net(images(2)).numpy()
+    assert out.shape == (2, 28, 28, 1) and np.isfinite(out).all()
+
+
 def test_levels_come_from_the_channels_list():
     three = build_unet((8, 16, 32), timestep=False, norm="instance", zero_output=False)
     four = build_unet((8, 8, 16, 16), image_shape=(32, 32, 3), timestep=False, norm="instance")
@@ -52,7 +60,9 @@ def test_the_output_changes_with_the_conditioning_image():
 def test_cyclegan_and_diffusion_use_the_one_builder():
     translator = gan.build_cycle_generator(16, "a_to_b")
     assert translator.output_shape == (None, 28, 28, 1)
-    assert {"stem", "down1", "up0", "out"} <= {layer.name for layer in translator.layers}
+    names = {layer.name for layer in translator.layers}
+    assert {"down1", "down2", "up1", "join1", "out"} <= names
+    assert "stem" not in names  # lean: no full-size stem (full_size=False)
     model = tiny_model()
     assert {"stem", "down1", "up0", "out"} <= {layer.name for layer in model.network.layers}
 
@@ -64,7 +74,8 @@ def test_cyclegan_and_diffusion_use_the_one_builder():
         (dict(channels=(8, 12, 16)), "multiples of 8"),
         (dict(channels="wide"), "list of widths"),
         (dict(channels=(8, 8, 8, 8, 8)), "must divide by 16"),
-        (dict(channels=(8, 8, 16), blocks=(1, 1)), "one count per level"),
+        (dict(channels=(8, 8, 16), blocks=(1, 1)), "blocks needs one count per level"),
+        (dict(channels=(8, 8, 16), up_blocks=(1, 1, 1)), "up_blocks needs one count per level"),
         (dict(norm="batch"), "norm must be one of"),
         (dict(cond_channels=-1), "cond_channels must be an int >= 0"),
     ],

@@ -670,14 +670,17 @@ class WGANGP(GAN):
 def build_cycle_generator(width: int = 32, name: str = "translator"):
     """A small U-Net image translator (28x28 -> 28x28, tanh) for CycleGAN.
 
-    The course's one U-Net (:func:`course_lib.models.unet.build_unet`) with widths
-    ``width/2, width, 2 width`` at 28, 14 and 7 pixels, a residual block at 7x7, skip
-    connections so edges survive, instance normalisation and ReLU as in CycleGAN, and no
-    timestep: it translates in one pass.
+    The course's one U-Net (:func:`course_lib.models.unet.build_unet`), lean: no
+    full-size stem (``full_size=False``), ``width`` filters at 14x14 and ``2 width`` at
+    7x7, one residual block at 7x7 and none on the way up, a skip connection at 14x14 so
+    edges survive, instance normalisation and ReLU as in CycleGAN, and no timestep: it
+    translates in one pass.
     """
     return build_unet(
-        (width // 2, width, 2 * width),
+        (width, width, 2 * width),
         blocks=(0, 0, 1),
+        up_blocks=(0, 0),
+        full_size=False,
         timestep=False,
         norm="instance",
         activation="relu",

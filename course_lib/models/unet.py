@@ -76,7 +76,14 @@ def res_block(x, channels: int, *, emb=None, norm="group", activation="silu", na
     return layers.Add()([skip, h])
 
 
-def _check_unet_args(channels, blocks, image_shape, norm, cond_channels):
+def _counts(values, default, name, length):
+    values = default if values is None else tuple(as_int(v, name, minimum=0) for v in values)
+    if len(values) != length:
+        raise ValueError(f"{name} needs one count per level ({length}); got {values!r}")
+    return values
+
+
+def _check_unet_args(channels, blocks, up_blocks, image_shape, norm, cond_channels):
     if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__"):
         raise ValueError(f"channels must be a list of widths, one per level; got {channels!r}")
     channels = tuple(channels)
@@ -90,10 +97,9 @@ def _check_unet_args(channels, blocks, image_shape, norm, cond_channels):
         raise ValueError(f"channels must be {what}, one per level; got {channels!r}")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}; got {norm!r}")
-    default = (0, *([1] * (len(channels) - 2)), 2)
-    blocks = default if blocks is None else tuple(as_int(b, "blocks", minimum=0) for b in blocks)
-    if len(blocks) != len(channels):
-        raise ValueError(f"blocks needs one count per level ({len(channels)}); got {blocks!r}")
+    inner = (1,) * (len(channels) - 2)
+    blocks = _counts(blocks, (0, *inner, 2), "blocks", len(channels))
+    up_blocks = _counts(up_blocks, (0, *inner), "up_blocks", len(channels) - 1)
     h, w, c = (as_positive_int(v, "image_shape") for v in image_shape)
     factor = 2 ** (len(channels) - 1)
     if h % factor or w % factor:
@@ -101,7 +107,8 @@ def _check_unet_args(channels, blocks, image_shape, norm, cond_channels):
             f"image_shape {image_shape} must divide by {factor} to go down {len(channels) - 1} "
             "levels; use fewer channels entries"
         )
-    return channels, blocks, (h, w, c), as_int(cond_channels, "cond_channels", minimum=0)
+    cond_channels = as_int(cond_channels, "cond_channels", minimum=0)
+    return channels, blocks, up_blocks, (h, w, c), cond_channels
 
 
 def build_unet(
@@ -110,6 +117,7 @@ def build_unet(
     image_shape=IMAGE_SHAPE,
     out_channels: int | None = None,
     blocks=None,
+    up_blocks=None,
     timestep: bool = True,
     num_classes: int | None = None,
     cond_channels: int = 0,
@@ -117,6 +125,7 @@ def build_unet(
     activation: str = "silu",
     out_activation: str | None = None,
     zero_output: bool = True,
+    full_size: bool = True,
     name: str = "unet",
 ) -> keras.Model:
     """A U-Net with one level per entry of ``channels`` (its width there).
@@ -125,7 +134,8 @@ def build_unet(
     4x4 stride-2 convolution and runs ``blocks[i]`` residual blocks (default: 0 at the
     top, 1 in between, 2 at the bottom, where pixels are fewest and work is cheapest).
     The way up mirrors it with transposed convolutions, each joined to the skip of its
-    size. Inputs, in order:
+    size and followed by ``up_blocks[i]`` residual blocks (default: 1 at every level but
+    the top). Inputs, in order:
 
     * ``x`` (``image_shape``; named ``x_t`` when ``timestep``);
     * ``t`` (int) when ``timestep``: sinusoidal features, then two dense layers;
@@ -134,12 +144,15 @@ def build_unet(
     * ``cond``, an image of ``cond_channels`` channels the size of ``x``, when
       ``cond_channels`` > 0: laid beside ``x`` as extra input channels.
 
-    The timestep and label reach every residual block (:func:`res_block`). The output
+    ``full_size=False`` leaves out the full-size stem and its skip: level 0's width is
+    unused, the network works from half size down and a last transposed convolution
+    draws the output (about half the work of a 28x28 image translator; CycleGAN uses
+    it). The timestep and label reach every residual block (:func:`res_block`). The output
     has ``out_channels`` channels (default: those of ``x``); with ``zero_output`` its
     last layer starts at zero (a denoiser starts by predicting "no noise").
     """
-    channels, blocks, image_shape, cond_channels = _check_unet_args(
-        channels, blocks, image_shape, norm, cond_channels
+    channels, blocks, up_blocks, image_shape, cond_channels = _check_unet_args(
+        channels, blocks, up_blocks, image_shape, norm, cond_channels
     )
     if num_classes is not None:
         num_classes = as_positive_int(num_classes, "num_classes")
@@ -181,26 +194,29 @@ def build_unet(
             )
         return h
 
-    h = layers.Conv2D(c1, 3, padding="same", name="stem")(h)
-    skips = [blocks_at(h, 0, blocks[0], "res")]
-    h = skips[0]
+    skips = [None]  # with no full-size stem, nothing is kept at full size
+    if full_size:
+        h = layers.Conv2D(c1, 3, padding="same", name="stem")(h)
+        skips = [blocks_at(h, 0, blocks[0], "res")]
+        h = skips[0]
     for level in range(1, len(channels)):  # down: halve the size, then think
         h = layers.Conv2D(channels[level], 4, strides=2, padding="same", name=f"down{level}")(h)
         h = blocks_at(h, level, blocks[level], "res")
         skips.append(h)
-    for level in range(len(channels) - 2, -1, -1):  # up: double the size, join the skip
+    for level in range(len(channels) - 2, -1 if full_size else 0, -1):  # up: double, join
         h = layers.Conv2DTranspose(
             channels[level], 4, strides=2, padding="same", name=f"up{level}"
         )(h)
         h = layers.Concatenate(name=f"join{level}")([h, skips[level]])
-        h = blocks_at(h, level, 1 if level else 0, "upres")
+        h = blocks_at(h, level, up_blocks[level], "upres")
     h = layers.Activation(activation)(_norm(norm, "out_norm")(h))
-    out = layers.Conv2D(
-        out_channels,
-        3,
-        padding="same",
+    last = dict(
         activation=out_activation,
         kernel_initializer="zeros" if zero_output else "glorot_uniform",
         name="out",
-    )(h)
+    )
+    if full_size:
+        out = layers.Conv2D(out_channels, 3, padding="same", **last)(h)
+    else:  # straight from half size to the output
+        out = layers.Conv2DTranspose(out_channels, 4, strides=2, padding="same", **last)(h)
     return keras.Model(inputs, out, name=name)
