@@ -32,7 +32,7 @@ def test_without_the_full_size_stem_the_output_still_has_full_size():
     net = build_unet((8, 16, 32), timestep=False, norm="instance", full_size=False)
     assert net.output_shape == (None, 28, 28, 1)
     assert not any(layer.name in ("stem", "up0", "join0") for layer in net.layers)
-    out = net(images(2)).numpy()
+    out = net([images(2)]).numpy()
     assert out.shape == (2, 28, 28, 1) and np.isfinite(out).all()
 
 
