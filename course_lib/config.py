@@ -14,17 +14,23 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-def is_quick() -> bool:
-    """True when ``COURSE_QUICK`` is set to a true value (1, true, yes, on).
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is 1, true, yes or on; False when it is
+    unset, empty, 0, false, no or off; a clear error for anything else.
 
     Read afresh on every call, so a test or a notebook can switch it with ``os.environ``.
     """
-    raw = os.environ.get("COURSE_QUICK", "").strip().lower()
+    raw = os.environ.get(name, "").strip().lower()
     if raw in _TRUE:
         return True
     if raw in _FALSE:
         return False
-    raise ValueError(f"COURSE_QUICK must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+    raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def is_quick() -> bool:
+    """True when ``COURSE_QUICK`` is set to a true value (see :func:`env_flag`)."""
+    return env_flag("COURSE_QUICK")
 
 
 def budget(*, full, quick):

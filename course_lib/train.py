@@ -32,7 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_lib.config import is_quick
+from course_lib.config import env_flag, is_quick
 
 
 def batches_per_epoch(n_examples: int, batch_size: int) -> int:
@@ -81,23 +81,13 @@ class RunMissingError(RuntimeError):
     """A run that must be loaded (``COURSE_REQUIRE_RUNS`` is set) has not been trained."""
 
 
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
-
-
 def runs_required() -> bool:
     """True when ``COURSE_REQUIRE_RUNS`` is set to a true value (1, true, yes, on).
 
     Then :func:`fit_resumable` loads finished runs and never trains: a run that is not
     saved, or not finished, raises :class:`RunMissingError`.
     """
-    raw = os.environ.get("COURSE_REQUIRE_RUNS", "").strip().lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ValueError(
-        f"COURSE_REQUIRE_RUNS must be one of 1/0, true/false, yes/no, on/off; got {raw!r}"
-    )
+    return env_flag("COURSE_REQUIRE_RUNS")
 
 
 def runs_dir() -> Path:

@@ -189,23 +189,30 @@ def plot_history(history, keys=None, *, title: str | None = None, xlabel: str = 
     return fig
 
 
-def show_source(obj):
-    """Show the source code of a library function or class in a notebook.
+def show_source(*objs):
+    """Show the source code of library functions or classes in a notebook, one block each.
 
     The course's models live in ``course_lib`` so they can be tested; this puts their
-    code in front of the learner, where the lesson walks through it.
+    code in front of the learner, where the lesson walks through it. Give several in one
+    call: Jupyter displays only a cell's last value, so two calls in one cell show one.
     """
     import inspect
 
-    try:
-        source = inspect.getsource(obj)
-    except (TypeError, OSError) as err:
-        raise TypeError(f"show_source expects a function, class or module; got {obj!r}") from err
+    if not objs:
+        raise TypeError("show_source expects at least one function, class or module")
+    sources = []
+    for obj in objs:
+        try:
+            sources.append(inspect.getsource(obj))
+        except (TypeError, OSError) as err:
+            raise TypeError(
+                f"show_source expects a function, class or module; got {obj!r}"
+            ) from err
     try:
         from IPython.display import Markdown
     except ImportError:  # plain Python: just return the text
-        return source
-    return Markdown(f"```python\n{source}\n```")
+        return "\n".join(sources)
+    return Markdown("\n".join(f"```python\n{source}\n```" for source in sources))
 
 
 def epoch_strip(frames, n_per_row: int = 8, *, value_range="auto", scale: float = 0.7):

@@ -336,3 +336,13 @@ def test_show_source_returns_the_code():
     assert "def tile_images" in text
     with pytest.raises(TypeError, match="function, class or module"):
         viz.show_source(42)
+
+
+def test_show_source_shows_several_objects_in_one_value():
+    """Jupyter displays a cell's last value only: one call must carry every block."""
+    shown = viz.show_source(viz.tile_images, viz.image_grid)
+    text = getattr(shown, "data", shown)
+    assert text.count("```python") == 2
+    assert "def tile_images(" in text and "def image_grid(" in text
+    with pytest.raises(TypeError, match="at least one"):
+        viz.show_source()
