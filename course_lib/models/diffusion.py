@@ -45,9 +45,12 @@ from course_lib.conventions import (
     check_not_unit_range,
 )
 from course_lib.models.base import CourseModel, split_batch
-from course_lib.models.unet import TimestepEmbedding, build_unet, res_block
 
-__all__ = ["TimestepEmbedding", "build_unet", "res_block"]  # the U-Net, shared: see unet.py
+# the U-Net is shared (unet.py); notebooks also find its pieces here
+from course_lib.models.unet import TimestepEmbedding as TimestepEmbedding
+from course_lib.models.unet import build_unet
+from course_lib.models.unet import res_block as res_block
+
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("eps", "v")
 LOSS_WEIGHTINGS = ("none", "min_snr")

@@ -37,11 +37,11 @@ from course_lib.conventions import (
     check_not_unit_range,
 )
 from course_lib.models.base import CourseModel, split_batch
-from course_lib.models.latent import interpolate, latent_noise
+
+# shared with the VAE (latent.py); notebooks also find them here
+from course_lib.models.latent import interpolate as interpolate
+from course_lib.models.latent import latent_noise
 from course_lib.models.unet import build_unet
-
-__all__ = ["interpolate", "latent_noise"]  # shared with the VAE, re-exported for notebooks
-
 
 # --------------------------------------------------------------------------- data
 

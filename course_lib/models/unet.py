@@ -144,8 +144,8 @@ def build_unet(
     * ``cond``, an image of ``cond_channels`` channels the size of ``x``, when
       ``cond_channels`` > 0: laid beside ``x`` as extra input channels.
 
-    ``full_size=False`` leaves out the full-size stem and its skip: level 0's width is
-    unused, the network works from half size down and a last transposed convolution
+    ``full_size=False`` leaves out the full-size stem and its skip: level 0's width then
+    only sizes the timestep embedding, the network works from half size down and a last transposed convolution
     draws the output (about half the work of a 28x28 image translator; CycleGAN uses
     it). The timestep and label reach every residual block (:func:`res_block`). The output
     has ``out_channels`` channels (default: those of ``x``); with ``zero_output`` its

@@ -36,9 +36,10 @@ from keras import layers
 
 from course_lib import conventions as cv
 from course_lib.models.base import CourseModel, split_batch
-from course_lib.models.latent import interpolate
 
-__all__ = ["interpolate"]  # shared with the GANs (course_lib.models.latent)
+# shared with the GANs (latent.py); notebooks also find it here
+from course_lib.models.latent import interpolate as interpolate
+
 LOG_2PI = math.log(2.0 * math.pi)
 
 # -- the loss, piece by piece ---------------------------------------------------------------
