@@ -200,18 +200,15 @@ def run_check(
         body()
     except NotImplementedError:
         status = NOT_ATTEMPTED
-        message = "Replace the `raise NotImplementedError` with your code, then run this cell again."
+        message = (
+            "Replace the `raise NotImplementedError` with your code, then run this cell again."
+        )
     except ReferenceCalled as called:
         status, message = FAILED, str(called)
     except Mismatch as wrong:
         status, message = FAILED, str(wrong)
     except Exception as err:  # a learner's bug: report it briefly, not as a traceback
-        where = traceback.extract_tb(err.__traceback__)[-1]
-        status = ERROR
-        message = (
-            f"Your code raised {type(err).__name__}: {err} "
-            f"(line {where.lineno}: {(where.line or '').strip()})"
-        )
+        status, message = ERROR, _describe_error(err)
     else:
         status, message = PASSED, success
     failures = _FAILURES.get(name, 0) + (status in (FAILED, ERROR))
@@ -235,6 +232,25 @@ def run_check(
     if _strict() and status != PASSED:
         raise AssertionError(f"{name}: {status}")
     return verdict
+
+
+def _describe_error(err: Exception) -> str:
+    """One line about an exception: where in the learner's code, if it came from there."""
+    frames = traceback.extract_tb(err.__traceback__)
+    library = (os.sep + "site-packages" + os.sep, str(Path(__file__).parent))
+    own = [
+        f for f in frames if not f.filename.startswith(library[1]) and library[0] not in f.filename
+    ]
+    where = (own or frames)[-1]
+    if getattr(err, "_course_from_learner", False):
+        return (
+            f"Your code raised {type(err).__name__}: {err} "
+            f"(line {where.lineno}: {(where.line or '').strip()})"
+        )
+    return (
+        f"The check stopped with {type(err).__name__}: {err}, while looking at what your "
+        "function returned. Does it return the kind of value the exercise asks for?"
+    )
 
 
 _FAILURES: dict[str, int] = {}  # check name -> failed runs in this kernel
@@ -317,13 +333,12 @@ class _Switched:
         return False
 
 
-def guarded(fn, forbid):
+def guarded(fn, forbid=()):
     """``fn`` wrapped so that the library functions ``forbid`` are off while it runs.
 
-    A call of one of them fails the check, even when the learner catches the error.
+    A call of one of them fails the check, even when the learner catches the error; any
+    other exception is marked as the learner's (the verdict then shows their line).
     """
-    if not forbid:
-        return fn
     switch = _Switched(forbid)
 
     @functools.wraps(fn)
@@ -332,6 +347,10 @@ def guarded(fn, forbid):
         try:
             with switch:
                 return fn(*args, **kwargs)
+        except Exception as err:
+            if not isinstance(err, Mismatch):
+                err._course_from_learner = True
+            raise
         finally:
             if _CALLED:
                 name = _CALLED[0]
@@ -375,6 +394,7 @@ class Exercises:
 
         def decorate(body):
             spec = ExerciseSpec(body.__name__, float(points), tuple(forbid), hint, see, success)
+            _Switched(spec.forbid)  # refuses, now, what cannot be switched off
             self.specs[spec.name] = spec
 
             @functools.wraps(body)
