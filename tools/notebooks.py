@@ -8,6 +8,11 @@ Notebooks are committed without outputs or execution counts (what ``nbstripout
 --keep-id`` leaves). What a cell must compute is tested in ``tests/``, not by comparing
 stored outputs.
 
+Every check cell (``check.NAME(...)``) carries nbgrader's metadata (``grade``,
+``grade_id`` = NAME, ``points`` from the chapter's registry ``course_lib.checks.chNN.
+exercise``), and every answer cell nbgrader's ``solution`` metadata, so nbgrader can take
+the notebooks as they are. ``strip`` and ``exercises`` write it; ``check`` compares.
+
 Exercises are made from ``solutions/``: each block between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` becomes a stub that raises ``NotImplementedError``, at the block's
 indentation. Blocks must sit inside a function body, so an unfinished exercise notebook
@@ -17,6 +22,8 @@ still runs to the end and every check can report "not attempted".
 from __future__ import annotations
 
 import copy
+import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIRS = ("notebooks", "solutions", "exercises")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
+
+
+CHECK_CALL = re.compile(r"^check\.(\w+)\(", re.MULTILINE)
+ANSWER_DEF = re.compile(r"^def (\w+)\(", re.MULTILINE)
 
 
 class SolutionMarkerError(ValueError):
@@ -45,6 +56,67 @@ def strip(nb):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("widgets", None)
+    return nb
+
+
+def chapter_points(stem: str) -> dict[str, float]:
+    """Each exercise of chapter ``stem`` and its points, from its check module's registry."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    module = importlib.import_module(f"course_lib.checks.ch{stem[:2]}")
+    registry = getattr(module, "exercise", None)
+    if registry is None:
+        raise SolutionMarkerError(f"course_lib.checks.ch{stem[:2]} has no `exercise` registry")
+    return {name: spec.points for name, spec in registry.specs.items()}
+
+
+def tag_for_nbgrader(nb, points: dict[str, float], name: str = "notebook"):
+    """Put nbgrader's metadata on the check cells and the answer cells of ``nb`` (in place).
+
+    Every check cell must name a registered exercise, and every registered exercise must
+    have exactly one check cell.
+    """
+    seen = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.metadata.pop("nbgrader", None)
+        called = CHECK_CALL.findall(cell.source)
+        if called:
+            if len(called) > 1:
+                raise SolutionMarkerError(f"{name} cell {index}: one check per cell, got {called}")
+            exercise = called[0]
+            if exercise not in points:
+                raise SolutionMarkerError(
+                    f"{name} cell {index}: check.{exercise} is not a registered exercise "
+                    f"(known: {sorted(points)})"
+                )
+            seen.append(exercise)
+            cell.metadata["nbgrader"] = {
+                "grade": True,
+                "grade_id": exercise,
+                "locked": True,
+                "points": points[exercise],
+                "schema_version": 3,
+                "solution": False,
+                "task": False,
+            }
+        elif BEGIN in cell.source or STUB in cell.source:
+            defined = ANSWER_DEF.findall(cell.source)
+            cell.metadata["nbgrader"] = {
+                "grade": False,
+                "grade_id": f"{defined[0] if defined else f'cell{index}'}_answer",
+                "locked": False,
+                "schema_version": 3,
+                "solution": True,
+                "task": False,
+            }
+    missing = sorted(set(points) - set(seen))
+    doubled = sorted({e for e in seen if seen.count(e) > 1})
+    if missing or doubled:
+        raise SolutionMarkerError(
+            f"{name}: exercises without a check cell {missing}; checked twice {doubled}"
+        )
     return nb
 
 
@@ -97,11 +169,13 @@ def _expected_files() -> dict[Path, str]:
     """Every notebook path and the text it should have on disk."""
     files = {}
     for path in all_notebooks():
-        if path.parent.name != "exercises":
+        if path.parent.name == "notebooks":
             files[path] = _dump(strip(nbformat.read(path, as_version=4)))
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
-        exercise = make_exercise(nbformat.read(path, as_version=4), path.name)
-        files[ROOT / "exercises" / path.name] = _dump(exercise)
+        points = chapter_points(path.stem)
+        solution = tag_for_nbgrader(strip(nbformat.read(path, as_version=4)), points, path.name)
+        files[path] = _dump(solution)
+        files[ROOT / "exercises" / path.name] = _dump(make_exercise(solution, path.name))
     return files
 
 
@@ -114,7 +188,7 @@ def problems() -> list[str]:
         if not path.exists():
             found.append(f"{rel} is missing (run: python tools/notebooks.py exercises)")
         elif path.read_text(encoding="utf-8") != text:
-            fix = "exercises" if path.parent.name == "exercises" else "strip"
+            fix = "strip" if path.parent.name == "notebooks" else "exercises"
             found.append(
                 f"{rel} is not clean or out of date (run: python tools/notebooks.py {fix})"
             )
@@ -132,11 +206,11 @@ def main(argv: list[str]) -> int:
     if command == "strip":
         for path in paths or [p for p in all_notebooks() if p.parent.name != "exercises"]:
             path.write_text(_dump(strip(nbformat.read(path, as_version=4))), encoding="utf-8")
-        command = "exercises"  # exercises follow their solutions
+        command = "exercises"  # exercises (and the solutions' nbgrader tags) follow
     if command == "exercises":
         (ROOT / "exercises").mkdir(exist_ok=True)
         for path, text in _expected_files().items():
-            if path.parent.name == "exercises":
+            if path.parent.name != "notebooks":
                 path.write_text(text, encoding="utf-8")
         return 0
     found = problems()

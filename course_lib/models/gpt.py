@@ -514,11 +514,9 @@ class BigramModel:
 
 
 def _filter_k(logits, k):
-    """Keep exactly the k largest logits of each row (ties: the lower index wins)."""
-    vocab = ops.shape(logits)[-1]
-    _, index = tf.math.top_k(logits, k=k)
-    keep = tf.reduce_max(tf.one_hot(index, vocab, dtype=tf.float32), axis=-2) > 0
-    return tf.where(keep, logits, tf.constant(-np.inf, logits.dtype))
+    """Keep the k largest logits of each row, and any tied with the k-th largest."""
+    kth_best = tf.math.top_k(logits, k=k).values[..., -1:]
+    return tf.where(logits < kth_best, tf.constant(-np.inf, logits.dtype), logits)
 
 
 def _filter_p(logits, p):
@@ -547,8 +545,8 @@ def _as_logits(logits) -> tf.Tensor:
 def top_k_filter(logits, k: int) -> np.ndarray:
     """Keep the ``k`` largest logits of each row, set every other one to -inf.
 
-    ``logits`` has shape (..., vocab). Exactly ``k`` entries per row stay finite, even
-    when values tie (the lower index wins a tie).
+    ``logits`` has shape (..., vocab). A logit tied with the k-th largest stays too (no
+    arbitrary pick among equals), so a row keeps k entries, or more when values tie.
     """
     logits = _as_logits(logits)
     vocab = logits.shape[-1]
