@@ -374,6 +374,7 @@ class ExerciseSpec:
     hint: str
     see: str
     success: str
+    kind: str = "formula"
 
 
 class Exercises:
@@ -381,19 +382,29 @@ class Exercises:
 
     Decorating a check body with ``@exercise(points=..., forbid=[...], hint=..., see=...)``
     makes the check a learner calls: ``kl_divergence(my_function)`` -> :class:`Verdict`.
-    ``see`` is the heading of the chapter notebook's cell that explains the idea.
+    ``see`` is the heading of the chapter notebook's cell that explains the idea; ``kind``
+    says whether the learner writes a formula or running code (a training step, a
+    sampling loop, a generation loop).
     """
 
     def __init__(self, notebook: str):
         self.notebook = notebook
         self.specs: dict[str, ExerciseSpec] = {}
 
-    def __call__(self, *, points: float, hint: str, see: str, forbid=(), success="Well done."):
+    KINDS = ("formula", "training step", "sampling loop", "generation loop")
+
+    def __call__(
+        self, *, points: float, hint: str, see: str, forbid=(), success="Well done.", kind="formula"
+    ):
         if not points > 0:
             raise ValueError(f"points must be > 0; got {points!r}")
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}; got {kind!r}")
 
         def decorate(body):
-            spec = ExerciseSpec(body.__name__, float(points), tuple(forbid), hint, see, success)
+            spec = ExerciseSpec(
+                body.__name__, float(points), tuple(forbid), hint, see, success, kind
+            )
             _Switched(spec.forbid)  # refuses, now, what cannot be switched off
             self.specs[spec.name] = spec
 

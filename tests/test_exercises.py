@@ -119,3 +119,63 @@ def test_committed_notebooks_pass_nbstripout():
         text=True,
     )
     assert verify.returncode == 0, "nbstripout would change:\n" + verify.stdout + verify.stderr
+
+
+# -- points, nbgrader metadata, running code -----------------------------------------------
+
+
+def _registry(notebook_path: Path):
+    import importlib
+
+    return importlib.import_module(f"course_lib.checks.ch{notebook_path.stem[:2]}").exercise
+
+
+@pytest.mark.parametrize(
+    "path",
+    SOLUTIONS + sorted((ROOT / "exercises").glob("*.ipynb")),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
+def test_every_check_cell_carries_nbgrader_metadata_with_the_registrys_points(path):
+    registry = _registry(path)
+    nb = nbformat.read(path, as_version=4)
+    graded, answers = {}, []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader")
+        called = nbtools.CHECK_CALL.findall(cell.source)
+        if called:
+            assert meta is not None, f"check cell without nbgrader metadata: {cell.source!r}"
+            assert meta["grade"] is True and meta["solution"] is False and meta["locked"] is True
+            assert meta["grade_id"] == called[0]
+            assert meta["schema_version"] == 3
+            graded[meta["grade_id"]] = meta["points"]
+        elif nbtools.BEGIN in cell.source or nbtools.STUB in cell.source:
+            assert meta is not None and meta["solution"] is True and meta["grade"] is False
+            answers.append(meta["grade_id"])
+        else:
+            assert meta is None, f"an ordinary cell with nbgrader metadata: {cell.source[:60]!r}"
+    assert graded == {name: spec.points for name, spec in registry.specs.items()}
+    assert len(answers) == len(set(answers)) >= len(graded)
+    assert registry.notebook == path.stem
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_each_chapter_has_an_exercise_that_writes_running_code(solution):
+    kinds = {spec.kind for spec in _registry(solution).specs.values()}
+    assert kinds - {"formula"}, f"{solution.stem}: only formulas ({kinds})"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_demo_cells_survive_a_wrong_answer(solution):
+    """Cells that use the learner's functions (besides the checks) run them inside
+    grading.learner_code, so a wrong or unfinished answer prints one line."""
+    nb = nbformat.read(solution, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    answers = [s for s in code if nbtools.BEGIN in s]
+    names = [n for s in answers for n in nbtools.ANSWER_DEF.findall(s)]
+    for source in code[1:]:
+        if source in answers or nbtools.CHECK_CALL.search(source):
+            continue
+        if any(f"{name}(" in source for name in names):
+            assert "grading.learner_code(" in source, source[:200]

@@ -265,6 +265,7 @@ def _moved(after, before) -> float:
 
 @exercise(
     points=3,
+    kind="training step",
     forbid=[mixture.GaussianMixture.train_step],
     see="Epoch, batch and batch size, live",
     hint="A training step has three parts: measure the loss while a GradientTape records, "

@@ -422,6 +422,7 @@ def _weights_equal(a, b) -> bool:
 
 @exercise(
     points=3,
+    kind="training step",
     forbid=[gan.GAN.train_step],
     see="Implementation: a DCGAN on Fashion-MNIST",
     hint="Two updates, in order. The detective first: make fakes from z_d, score real and "

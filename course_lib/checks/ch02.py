@@ -358,6 +358,7 @@ def _copy(model):
 
 @exercise(
     points=3,
+    kind="training step",
     forbid=[vae.VAE.train_step, vae.VAE.loss_terms],
     see="Train the VAE",
     hint="While a tape records: encode the batch into a mean and a log-variance, draw the "

@@ -349,6 +349,7 @@ def _tiny_diffusion(seed: int):
 
 @exercise(
     points=3,
+    kind="sampling loop",
     forbid=[diffusion.DiffusionModel.sample_ddpm, diffusion.DiffusionModel.ddpm_update],
     see="Sampling: DDPM, all T steps",
     hint="Walk the timesteps from the noisiest (T - 1) down to 0. At each step: ask the "

@@ -468,6 +468,7 @@ class _Recorder:
 
 @exercise(
     points=3,
+    kind="generation loop",
     forbid=[gpt.generate],
     see="Writing: temperature, top-k and top-p",
     hint="Repeat `steps` times: crop the text so far to the model's last context_length "
