@@ -60,9 +60,11 @@ def test_dcgan_benchmark_runs_small(monkeypatch, capsys):
         assert run["report"].n == 64 and np.isfinite(run["report"].fid)
         assert run["samples"].shape == (64, 28, 28, 1)
     assert np.isfinite(results["ratio"]) and results["ratio"] > 0
+    assert np.isfinite(results["gain"]) and results["gain"] < 1
     assert results["shares"].sum() == pytest.approx(1.0)
     out = capsys.readouterr().out
     assert "FID ratio tutorial / course" in out and "smallest class share" in out
+    assert "lower than the plain DCGAN's" in out
 
 
 def test_gpt_benchmark_runs_small(monkeypatch, capsys):

@@ -326,3 +326,65 @@ def test_minibatch_std_feature_tells_a_collapsed_batch_from_a_varied_one():
     assert out_same[..., 4].max() < 1e-3 and out_varied[..., 4].min() > 0.5
     disc = gan.build_dcgan_discriminator(16, minibatch_std=True)
     assert disc(IMAGES[:4]).shape == (4, 1)
+
+
+# -- the generator's exponential moving average ----------------------------------------------
+
+
+def test_ema_generator_starts_equal_then_trails_the_trained_one():
+    keras.utils.set_random_seed(0)
+    model = gan.course_dcgan(latent_dim=8, width=16, ema_decay=0.9)
+    assert model.sampler is model.ema_generator
+    start = [w.copy() for w in model.generator.get_weights()]
+    for ema_w, w in zip(model.ema_generator.get_weights(), start, strict=True):
+        np.testing.assert_array_equal(ema_w, w)
+    images = np.tanh(np.random.default_rng(0).normal(size=(64, 28, 28, 1))).astype(np.float32)
+    model.fit(images, batch_size=32, epochs=2, verbose=0)
+    trained, ema = model.generator.get_weights(), model.ema_generator.get_weights()
+    moved_trained = sum(np.abs(t - s).sum() for t, s in zip(trained, start, strict=True))
+    moved_ema = sum(np.abs(e - s).sum() for e, s in zip(ema, start, strict=True))
+    gap = sum(np.abs(e - t).sum() for e, t in zip(ema, trained, strict=True))
+    assert 0 < moved_ema < moved_trained  # it follows, more slowly
+    assert gap > 0
+    z = gan.latent_noise(4, 8, seed=1)
+    np.testing.assert_allclose(model.generate(z), model.ema_generator(z, training=False), atol=1e-5)
+    assert not np.allclose(model.generate(z), model.generator(z, training=False), atol=1e-4)
+
+
+def test_plain_dcgan_samples_from_the_trained_generator_and_is_its_own_run():
+    plain, course = gan.plain_dcgan(latent_dim=8, width=16), gan.course_dcgan(8, 16)
+    assert plain.ema_generator is None and plain.sampler is plain.generator
+    assert plain.run_name != course.run_name
+
+
+@pytest.mark.parametrize("decay", [-0.1, 1.0, "high"])
+def test_ema_decay_must_be_a_number_in_0_1(decay):
+    with pytest.raises((ValueError, TypeError), match="ema_decay"):
+        gan.course_dcgan(latent_dim=8, width=16, ema_decay=decay)
+
+
+def test_ema_needs_a_generator_it_can_copy():
+    with pytest.raises(ValueError, match="functional generator"):
+        gan.GAN(
+            gan.StyleGenerator(latent_dim=8, w_dim=8, width=16),
+            gan.build_dcgan_discriminator(16),
+            8,
+            ema_decay=0.9,
+        )
+
+
+def test_ema_weights_are_saved_and_resumed(tmp_path, monkeypatch):
+    from course_lib import train
+
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    images = np.tanh(np.random.default_rng(2).normal(size=(64, 28, 28, 1))).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    first = gan.course_dcgan(latent_dim=8, width=16, ema_decay=0.9)
+    train.fit_resumable(first, images, name="ema_resume", epochs=2, batch_size=32, verbose=0)
+    keras.utils.set_random_seed(5)
+    again = gan.course_dcgan(latent_dim=8, width=16, ema_decay=0.9)
+    train.fit_resumable(again, images, name="ema_resume", epochs=2, batch_size=32, verbose=0)
+    for a, b in zip(
+        first.ema_generator.get_weights(), again.ema_generator.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
