@@ -7,8 +7,9 @@ exercise notebooks (``exercises/``), the library (``course_lib/``), the install 
 (``requirements.txt``, ``environment.yml``, ``pyproject.toml``, ``.gitignore``), the
 README (without its sections for teachers and contributors), ``benchmarks/``, ``docs/``
 (but for the teacher's guide) and the tools the launcher runs:
-``tools/jupyterlab_overrides.json`` (setup), ``tools/site.py`` (``./course site``) and
-``tools/grade.py`` (``./course grade``, to check one's own notebooks). Plus
+``tools/jupyterlab_overrides.json`` and ``tools/fetch_shakespeare.py`` (setup),
+``tools/site.py`` (``./course site``) and ``tools/grade.py`` (``./course grade``, to check
+one's own notebooks). Plus
 ``RELEASE.txt``: what the folder is, when and from what it was made.
 
 What stays out: ``solutions/``, ``tests/`` and ``conftest.py``, the teacher's guide
@@ -42,6 +43,7 @@ FILES = [
     "pyproject.toml",
     ".gitignore",
     "tools/jupyterlab_overrides.json",
+    "tools/fetch_shakespeare.py",
     "tools/site.py",
     "tools/grade.py",
 ]
