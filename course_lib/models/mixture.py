@@ -145,9 +145,17 @@ class GaussianMixture(CourseModel):
         return -0.5 * (quad + logdet + self.dim * LOG_2PI)
 
     def log_prob(self, x):
-        """log p(x) under the whole mixture, one number per example (nats)."""
-        log_w = tf.nn.log_softmax(self.logits)
-        return tf.reduce_logsumexp(self.component_log_prob(x) + log_w, axis=-1)
+        """log p(x) = log Σ_k weight_k · p(x | k): one number per example, in nats.
+
+        Each Gaussian scores ``x`` (:meth:`component_log_prob`); the mixture adds the
+        scores up, each times its weight. In logs, "times the weight" becomes "plus the
+        log of the weight", and the sum becomes ``reduce_logsumexp``: log(e^a + e^b + ...)
+        computed without forming e^a itself, which in many dimensions is often too small
+        or too large for a computer to store.
+        """
+        log_weights = tf.nn.log_softmax(self.logits)  # log of how often each one is picked
+        log_each = self.component_log_prob(x) + log_weights  # log(weight_k · p(x | k))
+        return tf.reduce_logsumexp(log_each, axis=-1)  # log of the sum over the Gaussians
 
     def call(self, x):
         return self.log_prob(x)
@@ -186,9 +194,9 @@ class GaussianMixture(CourseModel):
     ) -> np.ndarray:
         """Draw ``n`` new examples, shape (n, d).
 
-        Pick a component, move along its learned directions by a random amount, then (if
-        ``noise``) add its per-dimension noise. ``components`` forces which component
-        each sample comes from.
+        Checks its inputs, then follows the recipe of :meth:`_draw`: pick a component,
+        move along its learned directions by a random amount, then (if ``noise``) add its
+        per-dimension noise. ``components`` forces which component each sample comes from.
         """
         if not self.built:
             raise RuntimeError("the model has no parameters yet: call initialize(x) first")
@@ -196,20 +204,26 @@ class GaussianMixture(CourseModel):
             raise ValueError("the mixture is unconditional: it takes no labels")
         n = as_positive_int(n, "n")
         rng = np.random.default_rng(as_seed(seed))
-        if components is None:
+        if components is not None:
+            components = np.asarray(components)
+            if (
+                components.shape != (n,)
+                or not np.issubdtype(components.dtype, np.integer)
+                or components.min() < 0
+                or components.max() >= self.n_components
+            ):
+                raise ValueError(f"components must be {n} ints in 0..{self.n_components - 1}")
+        return self._draw(n, rng, noise=noise, components=components)
+
+    def _draw(self, n, rng, noise=True, components=None):
+        """The sampling recipe itself, with no input checks (:meth:`sample` checks them)."""
+        if components is None:  # 1. pick a Gaussian for every new point, by its weight
             components = rng.choice(self.n_components, size=n, p=self.weights_.numpy())
-        components = np.asarray(components)
-        if (
-            components.shape != (n,)
-            or not np.issubdtype(components.dtype, np.integer)
-            or components.min() < 0
-            or components.max() >= self.n_components
-        ):
-            raise ValueError(f"components must be {n} ints in 0..{self.n_components - 1}")
-        means = self.means.numpy()[components]
-        out = means + np.einsum(
-            "ndq,nq->nd", self.factors.numpy()[components], rng.standard_normal((n, self.rank))
-        )
-        if noise:
-            out += self.stds.numpy()[components] * rng.standard_normal(out.shape)
-        return out.astype(np.float32)
+        centres = self.means.numpy()[components]  # (n, d)
+        directions = self.factors.numpy()[components]  # (n, d, rank)
+        # 2. move away from the centre along each learned direction, by a random amount
+        amounts = rng.standard_normal((n, self.rank))  # (n, rank)
+        points = centres + np.sum(directions * amounts[:, None, :], axis=-1)
+        if noise:  # 3. give every dimension its own small random jitter
+            points += self.stds.numpy()[components] * rng.standard_normal(points.shape)
+        return points.astype(np.float32)
