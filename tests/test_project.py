@@ -1,6 +1,8 @@
 """Project-level checks: pinned packages agree, lint passes, the launcher serves the course."""
 
+import ast
 import json
+import re
 import subprocess
 import sys
 import urllib.request
@@ -139,3 +141,222 @@ def test_the_history_check_catches_a_bare_training_call():
     )
     assert _last_expression_call("history = fit_resumable(model, x, name='a')") is None
     assert _last_expression_call("model.fit(x)") == "fit"
+
+
+# -- cells whose displayed value would be lost ---------------------------------------------
+
+# Calls whose *value* is what the learner should see (Jupyter shows it only when the call
+# is a cell's last statement): the course's source viewer and players, IPython's display
+# objects. Calls that draw or print by themselves (print, plt.show, display, image_grid
+# with plt.show after it, an explorer's .show()) are not in this list.
+DISPLAY_VALUE_CALLS = frozenset(
+    {
+        "show_source",
+        "audio_player",
+        "animation_player",
+        "Markdown",
+        "HTML",
+        "Audio",
+        "Image",
+        "Video",
+        "Code",
+        "Latex",
+        "JSON",
+        "SVG",
+    }
+)
+
+
+def _called_name(node) -> str | None:
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
+def _without_magics(source: str) -> str | None:
+    """The cell as Python: line magics and shell lines become ``pass``; None for cell magics."""
+    lines = source.splitlines()
+    if lines and lines[0].startswith("%%"):
+        return None
+    return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+
+
+def lost_displays(source: str) -> list[str]:
+    """Display-value calls in a code cell whose value Jupyter would not show.
+
+    Jupyter displays the value of a cell's last statement only. A call from
+    ``DISPLAY_VALUE_CALLS`` anywhere else (an earlier line, inside a loop or an ``if``)
+    has its value thrown away: two ``viz.show_source(...)`` lines show only the second.
+    Returns ``"line N: name(...)"`` for each such call.
+    """
+    code = _without_magics(source)
+    if code is None:
+        return []
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    shown = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    lost = []
+    for node in ast.walk(tree):
+        if node is shown or not isinstance(node, ast.Expr):
+            continue
+        if isinstance(node.value, ast.Call) and _called_name(node.value) in DISPLAY_VALUE_CALLS:
+            lost.append(f"line {node.lineno}: {_called_name(node.value)}(...)")
+    return lost
+
+
+def test_no_cell_loses_a_displayed_value():
+    """Every show_source (and the like) is the last statement of its cell (issue 15)."""
+    offenders = []
+    for folder in ("notebooks", "solutions"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+            for index, cell in enumerate(cells):
+                if cell["cell_type"] == "code":
+                    for where in lost_displays("".join(cell["source"])):
+                        offenders.append(f"{path.relative_to(ROOT)} cell {index}, {where}")
+    assert not offenders, (
+        "Jupyter shows only a cell's last value: give show_source several objects in one "
+        "call, split the cell, or wrap the earlier call in display(...):\n" + "\n".join(offenders)
+    )
+
+
+def test_the_display_check_catches_two_show_source_lines():
+    # the original bug (chapter 03, cell 17 at 8e5ed00): only the second would show
+    bug = (
+        "viz.show_source(diffusion.DiffusionModel.train_step)\n"
+        "viz.show_source(diffusion.DiffusionModel.loss_weight)"
+    )
+    assert lost_displays(bug) == ["line 1: show_source(...)"]
+    assert lost_displays("viz.show_source(a)\nx = 1") == ["line 1: show_source(...)"]
+    assert lost_displays("for f in fs:\n    viz.show_source(f)") == ["line 2: show_source(...)"]
+    assert lost_displays("media.audio_player(w, 8000)\nmedia.audio_player(v, 8000)") == [
+        "line 1: audio_player(...)"
+    ]
+    assert lost_displays("%matplotlib inline\nHTML('<b>a</b>')\nHTML('<b>b</b>')") == [
+        "line 2: HTML(...)"
+    ]
+    # what is fine: one call last, several objects in one call, display(), printing, drawing
+    for fine in (
+        "viz.show_source(a)",
+        "viz.show_source(a, b)",
+        "display(viz.show_source(a))\nviz.show_source(b)",
+        "print(a)\nprint(b)",
+        "viz.image_grid(x)\nplt.show()\nviz.show_source(f)",
+        "x = viz.show_source(a)\nx",
+        "%%bash\necho hi",
+        "def broken(:",
+    ):
+        assert lost_displays(fine) == [], fine
+
+
+# -- the glossary: links from the chapters land on a heading ------------------------------
+
+GLOSSARY = ROOT / "notebooks" / "glossary.md"
+_GLOSSARY_LINK = re.compile(r"glossary\.md#([^\s)\"'>\]]+)")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+
+
+def heading_anchor(text: str) -> str:
+    """The anchor of a Markdown heading: lowercase, punctuation dropped, spaces -> hyphens."""
+    text = re.sub(r"[^\w\- ]", "", text.strip().lower())
+    return text.replace(" ", "-")
+
+
+def glossary_anchors() -> set[str]:
+    """The anchors of the glossary's level-2 and level-3 headings."""
+    anchors, fenced = set(), False
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        fenced ^= line.startswith("```")
+        match = not fenced and _MD_HEADING.match(line)
+        if match and len(match.group(1)) in (2, 3):
+            anchors.add(heading_anchor(match.group(2)))
+    return anchors
+
+
+def _texts_linking_the_glossary():
+    """(where, text) for every Markdown file and notebook cell under notebooks/."""
+    for path in sorted((ROOT / "notebooks").glob("*.md")):
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            yield f"{path.relative_to(ROOT).as_posix()} cell {index}", "".join(cell["source"])
+
+
+def test_heading_anchor():
+    assert heading_anchor("FID") == "fid"
+    assert heading_anchor("KL divergence") == "kl-divergence"
+    assert heading_anchor("Top-k") == "top-k"
+    assert heading_anchor("Classifier-free guidance") == "classifier-free-guidance"
+
+
+def test_glossary_has_the_course_terms():
+    anchors = glossary_anchors()
+    terms = (
+        "FID, KL divergence, logit, nats, bits, ELBO, latent space, epoch, batch, loss, "
+        "likelihood, GAN, VAE, discriminator, generator, reparameterisation trick, mode "
+        "collapse, Wasserstein distance, gradient penalty, U-Net, diffusion, noise schedule, "
+        "DDPM, DDIM, classifier-free guidance, token, transformer, attention, causal mask, "
+        "temperature, top-k, top-p, perplexity, bits per character, EMA"
+    )
+    missing = [t for t in terms.split(", ") if heading_anchor(t) not in anchors]
+    assert not missing, f"notebooks/glossary.md has no heading for: {missing}"
+
+
+def test_every_glossary_link_lands_on_a_heading():
+    anchors = glossary_anchors()
+    broken = [
+        f"{where}: glossary.md#{anchor}"
+        for where, text in _texts_linking_the_glossary()
+        for anchor in _GLOSSARY_LINK.findall(text)
+        if anchor not in anchors
+    ]
+    # the glossary's own table of contents links (#anchor) too
+    broken += [
+        f"notebooks/glossary.md: #{anchor}"
+        for anchor in re.findall(r"\]\(#([^)\s]+)\)", GLOSSARY.read_text(encoding="utf-8"))
+        if anchor not in anchors
+    ]
+    assert not broken, "links to glossary headings that do not exist:\n" + "\n".join(broken)
+
+
+def test_the_course_map_links_the_glossary():
+    assert "(glossary.md)" in (ROOT / "notebooks" / "README.md").read_text(encoding="utf-8")
+
+
+# -- every chapter opens with objectives, prerequisites and time --------------------------
+
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# what the opening must say, and the wordings that say it
+_OPENING_WORDS = {
+    "learning objectives": re.compile(
+        r"\bobjectives?\b|\blearning goals?\b|\byou will learn\b", re.IGNORECASE
+    ),
+    "prerequisites": re.compile(
+        r"\bprerequisites?\b|\bwhat you need\b|\bbefore you start\b", re.IGNORECASE
+    ),
+    "time": re.compile(r"\btime\b|\bhow long\b|\bminutes\b", re.IGNORECASE),
+    "quick mode": re.compile(r"\bquick\b", re.IGNORECASE),
+    "full mode": re.compile(r"\bfull\b", re.IGNORECASE),
+}
+
+
+def opening_text(path: Path) -> str:
+    """The Markdown cells before the chapter's first numbered section (``## 1 · ...``)."""
+    parts = []
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and re.search(r"^##\s+1\b", source, re.MULTILINE):
+            break
+        if cell["cell_type"] == "markdown":
+            parts.append(source)
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda path: path.stem)
+def test_chapter_opens_with_objectives_prerequisites_and_time(notebook):
+    """Every chapter there is, before its section 1: objectives, prerequisites, and the
+    time it takes in quick and full mode (issue 15)."""
+    text = opening_text(notebook)
+    missing = [name for name, pattern in _OPENING_WORDS.items() if not pattern.search(text)]
+    assert not missing, f"{notebook.name}: its opening cells do not say {missing}"
