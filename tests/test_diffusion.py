@@ -489,3 +489,21 @@ def test_bad_input_raises_clear_errors(rng):
         d.DiffusionModel(loss_weighting="snr")
     with pytest.raises(ValueError, match="min_snr_gamma"):
         d.DiffusionModel(min_snr_gamma=0)
+
+
+def test_the_noise_schedule_is_part_of_a_runs_fingerprint():
+    from course_lib.train import fingerprint
+
+    x = np.zeros((4, 8, 8, 1), np.float32)
+    prints = {}
+    for kind in ("cosine", "linear"):
+        model = d.DiffusionModel(
+            timesteps=10, schedule=kind, channels=(8, 16), image_shape=(8, 8, 1)
+        )
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        prints[kind] = fingerprint(model, x, batch_size=4)
+    assert (
+        prints["cosine"]["schedule_kind"] == "'cosine'"
+        or "cosine" in prints["cosine"]["schedule_kind"]
+    )
+    assert prints["cosine"] != prints["linear"]

@@ -366,6 +366,7 @@ class DiffusionModel(CourseModel):
         self.min_snr_gamma = as_number(min_snr_gamma, "min_snr_gamma", low=0.0, low_open=True)
         self.prediction, self.loss_weighting = prediction, loss_weighting
         self.schedule = make_schedule(schedule, timesteps)
+        self.schedule_kind = schedule  # a setting of the run (fit_resumable's fingerprint)
         self.timesteps, self.num_classes = timesteps, num_classes
         self.label_dropout, self.ema_decay = label_dropout, ema_decay
         self.image_shape = tuple(image_shape)
