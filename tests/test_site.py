@@ -343,3 +343,39 @@ def test_course_site_in_a_browser(course_site):
             problems += [f"{html_file.name}: {error}" for error in errors]
             errors.clear()
     assert not problems, "\n".join(problems)
+
+
+def test_links_between_course_files_point_at_their_pages(tmp_path):
+    items = three_chapters(tmp_path)
+    source = (
+        "See [the glossary](glossary.md#fid), [chapter 1](01_c1.ipynb), "
+        "[a section](00_c0.ipynb#part-2) and [the web](https://example.org/x.md)."
+    )
+    out = site.local_links(source, items)
+    assert "(glossary.html#fid)" in out
+    assert f"({items[1].page})" in out and f"({items[0].page}#part-2)" in out
+    assert "(https://example.org/x.md)" in out
+
+
+def test_glossary_page_has_the_anchors_the_chapters_link_to(tmp_path):
+    glossary = tmp_path / "glossary.md"
+    glossary.write_text(
+        "# Glossary\n\n### FID\n\nA score. Used in [chapter 0](00_c0.ipynb).\n\n"
+        "### KL divergence\n\nA distance.\n",
+        encoding="utf-8",
+    )
+    items = three_chapters(tmp_path)
+    page = site.glossary_html(glossary, items)
+    assert '<h3 id="fid">FID</h3>' in page
+    assert '<h3 id="kl-divergence">KL divergence</h3>' in page
+    assert f'href="{items[0].page}"' in page and 'href="index.html"' in page
+
+
+def test_the_course_glossary_anchors_match_the_links():
+    glossary = site.ROOT / "notebooks" / "glossary.md"
+    items = site.chapters(site.ROOT / "notebooks")
+    page = site.glossary_html(glossary, items)
+    ids = set(re.findall(r'<h[1-6] id="([^"]+)"', page))
+    for nb in (site.ROOT / "notebooks").glob("*.ipynb"):
+        for anchor in re.findall(r"glossary\.md#([\w\-]+)", nb.read_text(encoding="utf-8")):
+            assert anchor in ids, f"{nb.name} links glossary.md#{anchor}, not on the page"

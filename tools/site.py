@@ -480,6 +480,61 @@ def banner(mode: str) -> str:
     return f'<div class="course-banner {mode}">Executed in {html.escape(BANNERS[mode])}.</div>'
 
 
+def local_links(source: str, items: list[Chapter]) -> str:
+    """Markdown links between the course's files, pointed at their pages: ``NN_x.ipynb`` ->
+    ``NN_x.html`` for the chapters on the site, ``glossary.md`` -> ``glossary.html``."""
+    pages = {item.source.name: item.page for item in items}
+
+    def swap(match: re.Match) -> str:
+        target, anchor = match.group(2), match.group(3) or ""
+        name = Path(target).name
+        if name in pages:
+            return f"{match.group(1)}{pages[name]}{anchor})"
+        if name == "glossary.md":
+            return f"{match.group(1)}glossary.html{anchor})"
+        return match.group(0)
+
+    return re.sub(r"(\]\()([^)\s#]+\.(?:ipynb|md))(#[^)\s]*)?\)", swap, source)
+
+
+def slug(heading: str) -> str:
+    """The anchor of a Markdown heading as the course links it: lowercase, spaces as hyphens."""
+    text = re.sub(r"<[^>]+>", "", heading).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def glossary_html(path: Path, items: list[Chapter]) -> str:
+    """The glossary (Markdown) as a page; each heading's id is its :func:`slug`."""
+    import mistune
+
+    body = mistune.html(local_links(path.read_text(encoding="utf-8"), items))
+
+    def anchor(match: re.Match) -> str:
+        level, text = match.group(1), match.group(2)
+        return f'<h{level} id="{slug(html.unescape(text))}">{text}</h{level}>'
+
+    body = re.sub(r"<h([1-6])>(.*?)</h\1>", anchor, body)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Generative AI, hands-on: glossary</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 50em; margin: 2em auto; padding: 0 1em;
+  line-height: 1.5; color: #222; }}
+a {{ color: #1a5fb4; text-decoration: none; }}
+a:hover {{ text-decoration: underline; }}
+</style>
+</head>
+<body>
+<nav class="course-nav top"><a class="map" href="index.html">Course map</a></nav>
+{body}
+</body>
+</html>
+"""
+
+
 def page_html(nb, items: list[Chapter], index: int) -> str:
     """The HTML page of the executed notebook ``nb``, chapter ``items[index]``."""
     from jinja2 import DictLoader
@@ -492,7 +547,7 @@ def page_html(nb, items: list[Chapter], index: int) -> str:
     formulas = Formulas()
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = formulas.markdown(cell.source)
+            cell.source = formulas.markdown(local_links(cell.source, items))
     exporter = HTMLExporter(
         template_name="lab",
         template_file="course_page.html.j2",
@@ -548,7 +603,8 @@ a:hover {{ text-decoration: underline; }}
 </head>
 <body>
 <h1>Generative AI, hands-on: course map</h1>
-<p>Every chapter of the course, run from top to bottom with its outputs.</p>
+<p>Every chapter of the course, run from top to bottom with its outputs. Words you
+may not know are explained in the <a href="glossary.html">glossary</a>.</p>
 {note}
 <table>
 <thead><tr><th>#</th><th>chapter</th><th>executed in</th></tr></thead>
@@ -587,6 +643,9 @@ def build(
         note = f"  ({item.note})" if item.note else ""
         log(f"{item.source.name:<{width}}  {item.mode:>5} mode  {item.seconds:6.0f} s{note}")
     (out / "index.html").write_text(index_html(items), encoding="utf-8")
+    glossary = Path(source) / "glossary.md"
+    if glossary.exists():
+        (out / "glossary.html").write_text(glossary_html(glossary, items), encoding="utf-8")
     return items
 
 
