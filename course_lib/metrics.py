@@ -4,9 +4,11 @@ Image chapters score Fashion-MNIST samples with **FID** and **KID** computed on 
 features of a small classifier trained by the course itself (``tools/train_classifier.py``
 writes ``course_lib/assets/fashion_classifier.weights.h5``; it ships in the repository, so
 no download is needed). These are *not* the Inception-based scores of papers: numbers are
-comparable within the course only. Every score comes with its **floor**: the FID of real
-test images against real training images with the same number of images, the best a
-generator can hope for at that sample size.
+comparable within the course only. Every score comes with its **floor**: the FID between
+two independent real samples of the same size (test images against the training images
+the samples are scored against). A generator that draws new images exactly as the data
+does scores about the floor. The floor is not the lowest score possible: a "generator"
+that hands back the reference training images themselves scores about 0.
 
 Text chapters measure bits per character with
 :func:`course_lib.models.gpt.bits_per_character`.
@@ -182,7 +184,10 @@ def evaluate_samples(images, value_range=(0.0, 1.0)) -> QualityReport:
 
     Uses as many real images as samples (so FID's small-sample bias is the same for the
     floor, which compares real *test* images with the same training images). Lower is
-    better for both; FID close to its floor means samples as good as real data.
+    better for both. FID close to its floor means samples as hard to tell from the
+    reference images as new real images are. The floor is not a lower bound: copies of
+    the reference images score about 0. Copies of *other* training images score about
+    the floor, so FID cannot tell new images from copies.
     """
     generated = classifier_features(images, value_range)
     n = len(generated)
