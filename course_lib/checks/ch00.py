@@ -175,7 +175,7 @@ def _samples(fn, weights, means, stds, n, seed, what="your samples"):
 
 @exercise(
     points=2,
-    forbid=[mixture.GaussianMixture.sample],
+    forbid=[mixture.GaussianMixture.sample, mixture.GaussianMixture._draw],
     see="4.1 A smallest generative model",
     hint="Every point needs its own pick of a component, made with the weights as "
     "probabilities, and then its own fresh noise in every dimension, stretched by that "
