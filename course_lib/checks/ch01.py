@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from course_lib import grading
 from course_lib.models import gan
+from course_lib.models.base import copy_network
 
 exercise = grading.Exercises("01_gans")
 
@@ -408,14 +409,6 @@ def _tiny_gan_networks(seed: int):
     return generator, discriminator
 
 
-def _copy(model):
-    import keras
-
-    twin = keras.models.clone_model(model)
-    twin.set_weights(model.get_weights())
-    return twin
-
-
 def _weights_equal(a, b) -> bool:
     return all(np.allclose(x, y, rtol=1e-3, atol=1e-5) for x, y in zip(a, b, strict=True))
 
@@ -441,7 +434,7 @@ def gan_train_step(fn):
     real = np.tanh(rng.normal(size=(6, 28, 28, 1))).astype(np.float32)
     for seed in (0, 1):
         generator, discriminator = _tiny_gan_networks(seed)
-        g_ref, d_ref = _copy(generator), _copy(discriminator)
+        g_ref, d_ref = copy_network(generator), copy_network(discriminator)
         noises = [rng.normal(size=(6, 8)).astype(np.float32) for _ in range(6)]
         reference = _ReplayGAN(g_ref, d_ref, noises)
         reference.compile(

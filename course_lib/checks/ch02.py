@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from course_lib import grading
 from course_lib.models import vae
+from course_lib.models.base import copy_network
 
 exercise = grading.Exercises("02_vaes")
 
@@ -348,14 +349,6 @@ class _FixedNoiseVAE(vae.VAE):
         return super().loss_terms(x, cond, training, noise=self.eps)
 
 
-def _copy(model):
-    import keras
-
-    twin = keras.models.clone_model(model)
-    twin.set_weights(model.get_weights())
-    return twin
-
-
 @exercise(
     points=3,
     kind="training step",
@@ -378,7 +371,7 @@ def vae_train_step(fn):
         keras.utils.set_random_seed(seed)
         reference = _FixedNoiseVAE(latent_dim=3, filters=4, beta=beta)
         reference.compile(optimizer=keras.optimizers.Adam(1e-3))
-        encoder, decoder = _copy(reference.encoder), _copy(reference.decoder)
+        encoder, decoder = copy_network(reference.encoder), copy_network(reference.decoder)
         optimizer = keras.optimizers.Adam(1e-3)
         start = [w.copy() for w in encoder.get_weights() + decoder.get_weights()]
         for step in range(3):

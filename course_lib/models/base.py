@@ -24,6 +24,14 @@ import tensorflow as tf
 from course_lib.conventions import as_int, first_batch
 
 
+def copy_network(model):
+    """A second network with ``model``'s layers and the same weights (for EMA copies and
+    for checks that replay a training step from the same state)."""
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
 def is_dataset(x) -> bool:
     """True for a ``tf.data.Dataset`` (anything with an ``element_spec``)."""
     return isinstance(x, tf.data.Dataset) or hasattr(x, "element_spec")

@@ -36,7 +36,7 @@ from course_lib.conventions import (
     as_seed,
     check_not_unit_range,
 )
-from course_lib.models.base import CourseModel, split_batch
+from course_lib.models.base import CourseModel, copy_network, split_batch
 
 # shared with the VAE (latent.py); notebooks also find them here
 from course_lib.models.latent import interpolate as interpolate
@@ -447,8 +447,7 @@ class GAN(AdversarialModel):
         if ema_decay is not None:
             self.ema_decay = as_number(ema_decay, "ema_decay", low=0.0, high=1.0, high_open=True)
             try:
-                twin = keras.models.clone_model(generator)
-                twin.set_weights(generator.get_weights())
+                twin = copy_network(generator)
             except (TypeError, ValueError, NotImplementedError) as err:
                 raise ValueError(
                     "ema_decay needs a functional generator (keras.Model(inputs, outputs)) it "
