@@ -385,7 +385,7 @@ def test_warmup_schedule_and_compile_settings():
 def test_presets_carry_run_names_and_training_settings():
     keras.utils.set_random_seed(0)
     model = gpt.course_gpt(VOCAB, CONTEXT, d_model=16, num_heads=2, num_layers=1, corpus="toy")
-    assert (model.run_name, model.batch_size, model.warmup_steps) == ("ch04_gpt_toy", 16, 30)
+    assert (model.run_name, model.batch_size, model.warmup_steps) == ("ch04_gpt_toy", 32, 30)
     assert isinstance(model.optimizer._learning_rate, gpt.LinearWarmup)  # warms up itself
     assert model.jit_compile is False and model.context_length == CONTEXT
     plain = gpt.course_gpt(VOCAB, CONTEXT, d_model=16, num_heads=2, num_layers=1, warmup=False)
@@ -394,6 +394,8 @@ def test_presets_carry_run_names_and_training_settings():
     TimeBudget(1.0, warmup_steps=plain.warmup_steps)  # which can then drive the warm-up
     leaky = gpt.course_gpt(VOCAB, CONTEXT, d_model=16, num_heads=2, causal=False, corpus="toy")
     assert leaky.run_name == "ch04_gpt_no_mask_toy" and not leaky.causal
+    default = gpt.course_gpt(VOCAB)  # the chapter's shape: 2 blocks of 128, context 64
+    assert (default.num_layers, default.d_model, default.context_length) == (2, 128, 64)
     lstm = gpt.course_lstm(VOCAB, CONTEXT, units=8, corpus="toy")
     assert (lstm.run_name, lstm.batch_size, lstm.warmup_steps) == ("ch04_lstm_toy", 32, 0)
     assert float(lstm.optimizer.learning_rate) == pytest.approx(2e-3)
