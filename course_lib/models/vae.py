@@ -10,8 +10,13 @@ grows an image back from a code. Training minimises, per image,
 
 The first term makes codes informative; the second keeps every image's cloud close to a
 standard normal, so that *any* code drawn from N(0, I) decodes to a plausible image.
-``beta=1`` is the plain VAE (the loss is then the negative evidence lower bound); larger
+``beta=1`` is the plain VAE; larger
 ``beta`` gives the beta-VAE, which trades sharpness for more independent latent factors.
+
+With ``beta=1`` the loss is the negative evidence lower bound (ELBO) only for black-or-white
+(binary) pixels: cross-entropy is then a true log-likelihood. Fashion-MNIST's grey pixels
+scored with cross-entropy give a number that is not a log-likelihood (a perfect copy of a
+grey image does not cost 0), so read it as a training loss, not as a bound.
 
 :class:`BetaTCVAE` penalises only the part of the KL that measures dependence between
 latent dimensions, the *total correlation*, with
@@ -106,6 +111,9 @@ def kl_divergence(mean, log_var):
 
 def reconstruction_loss(x, decoded, *, from_logits: bool = False):
     """Binary cross-entropy between images ``x`` (in [0, 1]) and the decoder's output.
+
+    A negative log-likelihood (and so part of the ELBO) only when ``x`` is binary; for
+    grey pixels even a perfect reconstruction has a loss above 0.
 
     Summed over the pixels of each image: one number per image (nats). ``decoded`` holds
     pixel probabilities, or logits when ``from_logits=True`` (more exact; the models use
