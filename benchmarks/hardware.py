@@ -51,6 +51,9 @@ def main(argv=None) -> dict:
         type=_positive(int),
         default=[16, 32, 64, 128, 256, 512],
     )
+    parser.add_argument(
+        "--policies", nargs="+", default=list(hardware.POLICIES), choices=hardware.POLICIES
+    )
     parser.add_argument("--steps", type=_positive(int), default=10, help="timed steps per figure")
     parser.add_argument(
         "--seconds", type=_positive(float), default=20.0, help="micro-benchmark length"
@@ -81,7 +84,9 @@ def main(argv=None) -> dict:
     print(curve.round(4).to_string(index=False))
     print(f"chosen batch size (smallest within 90 % of the best): {chosen}")
 
-    precision = hardware.time_precisions("vae", batch_size=64, steps=args.steps)
+    precision = hardware.time_precisions(
+        "vae", batch_size=64, steps=args.steps, policies=args.policies
+    )
     print("\nmixed precision, VAE at batch 64:")
     print(precision.round(3).to_string(index=False))
 

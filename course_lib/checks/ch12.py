@@ -11,12 +11,6 @@ from course_lib import grading, hardware
 exercise = grading.Exercises("12_hardware")
 
 
-def _number(value, what: str) -> float:
-    if value is None:
-        raise grading.Mismatch(f"{what} is None: did you forget to `return` it?")
-    return grading.expect_scalar(value, what=what)
-
-
 # -- exercise 1 ----------------------------------------------------------------------------
 
 
@@ -33,7 +27,7 @@ def training_memory_bytes(fn):
     cases = [(879_073, 26_160 * 64), (1_000, 0), (0, 1_000), (283_170, 76_050 * 128), (1, 1)]
     for n_params, activations in cases:
         what = f"training_memory_bytes({n_params}, {activations})"
-        got = _number(fn(n_params, activations), what)
+        got = grading.expect_scalar(fn(n_params, activations), what=what)
         want = n_params * 4 * 4 + activations * 4
         if np.isclose(got, want, rtol=1e-9):
             continue
@@ -123,7 +117,7 @@ def training_cost(fn):
              (7200, 32.77, 60), (59.5, 3.6, 60)]  # fmt: skip
     for seconds, price, minimum in cases:
         what = f"training_cost({seconds}, {price}, {minimum})"
-        got = _number(fn(seconds, price, minimum), what)
+        got = grading.expect_scalar(fn(seconds, price, minimum), what=what)
         want = hardware.training_cost(seconds, price, minimum_seconds=minimum)
         if np.isclose(got, want, rtol=1e-9, atol=1e-12):
             continue
@@ -219,7 +213,7 @@ def accumulated_step(fn):
                 f"{what}, the weights did not move as one step on the whole batch moves them "
                 f"(the step is {ratio:.2f} x the expected one along its direction)."
             )
-        loss = _number(got_loss, f"the loss returned {what}")
+        loss = grading.expect_scalar(got_loss, what=f"the loss returned {what}")
         if not np.isclose(loss, want_loss, rtol=1e-4, atol=1e-6):
             raise grading.Mismatch(
                 f"the loss returned {what} is {loss:.6g}; expected the mean over the "
