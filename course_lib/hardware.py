@@ -364,9 +364,9 @@ def _memory_child(name: str, batch_size: int, steps: int) -> None:
     if tf.config.list_physical_devices("GPU"):  # measure the CPU: the host is what we read
         tf.config.set_visible_devices([], "GPU")
     model, _, images = build_workload(name, batch_size * steps)
-    train_steps(model, images[:batch_size], batch_size, 1)  # traces the step
+    model.build_networks()  # the weights exist before we read the memory
     before = _status_kb("VmRSS")
-    train_steps(model, images, batch_size, steps)
+    train_steps(model, images, batch_size, steps)  # the first step also traces it
     print(json.dumps({"before_kb": before, "peak_kb": _peak_kb()}))
 
 
@@ -409,9 +409,11 @@ def measure_step_memory(
 
     Each batch size trains ``steps`` steps in its own fresh Python process (``parallel``
     at a time), which then reads its own peak resident memory (Linux's ``VmHWM``).
-    Columns: ``batch_size``, ``before_mb`` (resident memory once the model is built and
-    its step traced), ``peak_mb``, ``training_mb`` (peak minus before: what the steps
-    added) and ``estimate_mb`` (:func:`workload_estimate`, on paper).
+    Columns: ``batch_size``, ``before_mb`` (resident memory once the model is built,
+    before the first step), ``peak_mb``, ``training_mb`` (peak minus before: what training
+    added, the one-off tracing of the step included) and ``estimate_mb``
+    (:func:`workload_estimate`, on paper). The fixed part of ``training_mb`` is the same
+    at every batch size, so compare how it GROWS with the batch with the paper's growth.
     On a CPU, TensorFlow's ``tf.config.experimental.get_memory_info`` does not work,
     so the process's own resident memory is what there is to read.
     """

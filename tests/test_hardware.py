@@ -86,10 +86,10 @@ def test_measured_memory_grows_with_the_batch_size():
     assert list(table.batch_size) == [16, 512]
     assert (table.before_mb > 100).all()  # TensorFlow alone holds hundreds of MB
     small, big = table.itertuples()
-    assert big.peak_mb > small.peak_mb + 20
-    assert big.training_mb > small.training_mb
-    # measured and paper agree in size (within a factor of 4) at the larger batch
-    assert big.estimate_mb / 4 < big.training_mb < big.estimate_mb * 4
+    assert big.training_mb > small.training_mb + 20
+    # the growth from 16 to 512 agrees in size with the paper's (which counts fewer tensors)
+    paper, measured = big.estimate_mb - small.estimate_mb, big.peak_mb - small.peak_mb
+    assert paper / 2 < measured < paper * 5
 
 
 def test_a_failing_or_slow_child_is_reported_with_its_error():
