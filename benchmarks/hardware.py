@@ -1,7 +1,7 @@
 """Chapter 12's figures on this machine: memory by batch size, throughput, mixed precision,
 MirroredStrategy, and the course's full-mode training time estimated from a benchmark.
 
-    python benchmarks/hardware.py                   # full sizes, about 5 minutes on 2 cores
+    python benchmarks/hardware.py                   # full sizes, about 3 minutes on 2 cores
     python benchmarks/hardware.py --seconds 5 --memory-batches 16 128 --throughput-batches 16 64
 
 Every figure is measured by :mod:`course_lib.hardware`, as the notebook measures it:
