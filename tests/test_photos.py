@@ -94,3 +94,13 @@ def test_a_failed_apt_get_falls_back_cleanly(monkeypatch, tmp_path):
     lines = []
     assert data.fetch_opencv_photos(say=lines.append) is None
     assert "could not fetch" in lines[-1] and not (tmp_path / "opencv-photos").exists()
+
+
+def test_flat_patches_are_cut_again(monkeypatch):
+    flat_then_busy = np.zeros((40, 80, 3), np.float32)
+    flat_then_busy[:, 40:] = np.random.default_rng(0).random((40, 40, 3))
+    monkeypatch.setattr(photos, "_all_photos", lambda: ({"camera": flat_then_busy}, ("x",)))
+    patches, _ = data.load_photo_patches("train", n=30, size=16, channels="rgb", verbose=False)
+    assert patches.std(axis=(1, 2, 3)).min() >= 0.02
+    kept, _ = data.load_photo_patches("train", n=30, size=16, min_std=0, verbose=False)
+    assert kept.std(axis=(1, 2, 3)).min() < 0.02  # without the check, flat ones come through

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib.conventions import as_int, as_positive_int, value_range_pair
+from course_lib.conventions import as_int, as_number, as_positive_int, value_range_pair
 from course_lib.data.download import course_data_dir, keras_cache_dir
 from course_lib.data.errors import DataNotFoundError
 
@@ -243,6 +243,7 @@ def load_photo_patches(
     channels: str = "luma",
     value_range=(0.0, 1.0),
     seed: int = 0,
+    min_std: float = 0.02,
     verbose: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` square patches cut at random from the photos of one split.
@@ -254,6 +255,9 @@ def load_photo_patches(
         channels: ``"luma"`` (one channel, the luminance) or ``"rgb"``.
         value_range: the pixel range, ``(0, 1)`` or ``(-1, 1)`` for instance.
         seed: fixes where the patches are cut.
+        min_std: a patch whose pixels (in [0, 1]) vary less than this is cut again
+            elsewhere (up to 20 tries): a flat patch (sky, a black border) teaches
+            nothing, and a perfect copy of it would score an infinite PSNR.
 
     Returns ``(patches, photo_index)``: patches ``(n, size, size, 1 or 3)`` float32 and,
     for each, the index of its photo in ``photo_names(split)``.
@@ -273,11 +277,15 @@ def load_photo_patches(
     which = np.arange(n) % len(names)
     rng.shuffle(which)
     patches = np.empty((n, size, size, 3), np.float32)
+    min_std = as_number(min_std, "min_std", low=0.0)
     for i, k in enumerate(which):
         photo = photos[names[k]]
-        top = rng.integers(0, photo.shape[0] - size + 1)
-        left = rng.integers(0, photo.shape[1] - size + 1)
-        patches[i] = photo[top : top + size, left : left + size]
+        for _ in range(20):
+            top = rng.integers(0, photo.shape[0] - size + 1)
+            left = rng.integers(0, photo.shape[1] - size + 1)
+            patches[i] = photo[top : top + size, left : left + size]
+            if patches[i].std() >= min_std:
+                break
     if channels == "luma":
         patches = to_luma(patches)
     if verbose:

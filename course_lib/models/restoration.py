@@ -337,7 +337,10 @@ class BicubicUpsample(layers.Layer):
 
 
 def _sub_pixel(h, scale, channels, name):
-    h = layers.Conv2D(channels * scale * scale, 3, padding="same", name=f"{name}_conv")(h)
+    # starts at zero: an untrained network gives exactly the bicubic image
+    h = layers.Conv2D(
+        channels * scale * scale, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv"
+    )(h)
     return layers.Lambda(lambda t: depth_to_space(t, scale), name=f"{name}_shuffle")(h)
 
 
