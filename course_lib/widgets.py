@@ -58,6 +58,26 @@ def _png(image: np.ndarray, zoom: int) -> bytes:
     return buffer.getvalue()
 
 
+def _show(explorer, mode: str, fallback: str):
+    """Display ``explorer.widget()`` live, or draw ``explorer.static_figure()`` and say so
+    (``fallback`` says what the figure shows). Returns what was shown."""
+    if mode not in ("auto", LIVE, STATIC):
+        raise ValueError(f"mode must be 'auto', 'live' or 'static'; got {mode!r}")
+    mode = display_mode() if mode == "auto" else mode
+    if mode == LIVE:
+        from IPython.display import display
+
+        shown = explorer.widget()
+        display(shown)
+        return shown
+    import matplotlib.pyplot as plt
+
+    fig = explorer.static_figure()
+    print(f"No live widget front end here: {fallback}.")
+    plt.show()
+    return fig
+
+
 class LatentExplorer:
     """Sliders over a latent space, redrawing the decoded image as they move.
 
@@ -208,21 +228,7 @@ class LatentExplorer:
         ``mode`` is ``"auto"`` (see :func:`display_mode`), ``"live"`` or ``"static"``.
         Returns what was shown: the widget, or the matplotlib figure.
         """
-        if mode not in ("auto", LIVE, STATIC):
-            raise ValueError(f"mode must be 'auto', 'live' or 'static'; got {mode!r}")
-        mode = display_mode() if mode == "auto" else mode
-        if mode == LIVE:
-            from IPython.display import display
-
-            shown = self.widget()
-            display(shown)
-            return shown
-        import matplotlib.pyplot as plt
-
-        fig = self.static_figure()
-        print("No live widget front end here: showing a static sweep of each slider instead.")
-        plt.show()
-        return fig
+        return _show(self, mode, "showing a static sweep of each slider instead")
 
 
 class WipeCompare:
@@ -290,18 +296,4 @@ class WipeCompare:
 
     def show(self, mode: str = "auto"):
         """The live slider, or the static figure where widgets cannot be seen."""
-        if mode not in ("auto", LIVE, STATIC):
-            raise ValueError(f"mode must be 'auto', 'live' or 'static'; got {mode!r}")
-        mode = display_mode() if mode == "auto" else mode
-        if mode == LIVE:
-            from IPython.display import display
-
-            shown = self.widget()
-            display(shown)
-            return shown
-        import matplotlib.pyplot as plt
-
-        fig = self.static_figure()
-        print("No live widget front end here: showing the two pictures and a wipe at half way.")
-        plt.show()
-        return fig
+        return _show(self, mode, "showing the two pictures and a wipe at half way")

@@ -28,7 +28,7 @@ luminance, one channel; Fashion-MNIST as it is). The pieces, in the chapter's or
 **Paired image-to-image translation** (pix2pix).
 
 * :func:`edge_maps`: the paired task built offline (edges of an item -> the item);
-* :func:`build_pix2pix_generator` (the shared U-Net), :func:`build_pix2pix_discriminator`
+* :func:`build_pix2pix_generator` (chapter 01's U-Net translator), :func:`build_pix2pix_discriminator`
   (chapter 01's PatchGAN judging (input, output) pairs), :class:`Pix2Pix` (adversarial
   loss plus an L1 term), :func:`course_pix2pix`.
 """
@@ -52,6 +52,7 @@ from course_lib.conventions import (
 from course_lib.models.base import CourseModel, split_batch
 from course_lib.models.gan import (
     AdversarialModel,
+    build_cycle_generator,
     build_patch_discriminator,
     discriminator_loss,
     generator_loss,
@@ -466,20 +467,10 @@ def edge_maps(images, threshold: float = 0.5) -> np.ndarray:
     return np.where(size > threshold, 1.0, -1.0).astype(np.float32)
 
 
-def build_pix2pix_generator(image_shape=IMAGE_SHAPE, width: int = 32, name="pix2pix_generator"):
-    """The course's U-Net as pix2pix's translator: no timestep, instance norm, ReLU, tanh."""
-    return build_unet(
-        (width, width, 2 * width),
-        image_shape=tuple(image_shape),
-        blocks=(0, 1, 1),
-        up_blocks=(0, 1),
-        timestep=False,
-        norm="instance",
-        activation="relu",
-        out_activation="tanh",
-        zero_output=False,
-        name=name,
-    )
+def build_pix2pix_generator(width: int = 32, name="pix2pix_generator"):
+    """pix2pix's translator: chapter 01's lean U-Net image translator (the course's one
+    U-Net builder; no timestep, instance norm, ReLU, tanh), 28x28 -> 28x28."""
+    return build_cycle_generator(width, name=name)
 
 
 def build_pix2pix_discriminator(image_shape=IMAGE_SHAPE, width: int = 32):
@@ -549,12 +540,10 @@ class Pix2Pix(AdversarialModel):
         )
 
 
-def course_pix2pix(image_shape=IMAGE_SHAPE, l1_weight: float = 100.0) -> Pix2Pix:
+def course_pix2pix(l1_weight: float = 100.0) -> Pix2Pix:
     """The chapter's pix2pix (edges -> Fashion-MNIST items), compiled: Adam(2e-4, beta_1=0.5)
     for both networks, as the paper; ``run_name`` ``"ch05_pix2pix"``."""
-    model = Pix2Pix(
-        build_pix2pix_generator(image_shape), build_pix2pix_discriminator(image_shape), l1_weight
-    )
+    model = Pix2Pix(build_pix2pix_generator(), build_pix2pix_discriminator(), l1_weight)
     model.compile()
     model.run_name = "ch05_pix2pix"
     return model
