@@ -111,8 +111,8 @@ def test_diffusion_benchmark_runs_small(monkeypatch, capsys, runs_dir):
 def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     bench = load("restoration", monkeypatch)
     results = bench.main(
-        ["--sr-seconds", "1", "--inpaint-seconds", "1", "--n-train", "64", "--n-fashion", "64"]
-        + ["--n-test", "8", "--scales", "3"]
+        ["--sr-seconds", "1", "--inpaint-seconds", "1", "--p2p-seconds", "1", "--n-train", "64"]
+        + ["--n-fashion", "64", "--n-test", "8", "--scales", "3"]
     )
     out = capsys.readouterr().out
     row = results["super_resolution"][3]
@@ -124,3 +124,5 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
         assert math.isfinite(results["inpainting"][task]["biharmonic"])
         assert math.isfinite(results["inpainting"][task]["network"])
     assert "PSNR in the hole" in out
+    p2p = results["pix2pix"]
+    assert math.isfinite(p2p["l1"]) and math.isfinite(p2p["fid"]) and 0 <= p2p["agreement"] <= 1

@@ -536,7 +536,7 @@ class Pix2Pix(AdversarialModel):
         """The generator's output for each source image."""
         sources = _images(sources, name="sources", shape=self.image_shape)
         return np.concatenate(
-            [self.generator(sources[i : i + 256]) for i in range(0, len(sources), 256)]
+            [self.generator([sources[i : i + 256]]) for i in range(0, len(sources), 256)]
         )
 
 
