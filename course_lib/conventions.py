@@ -7,7 +7,9 @@ Conventions every chapter shares:
 * pixels are in ``(0, 1)`` for models that end in a sigmoid (VAEs, the metric's
   classifier) and in ``(-1, 1)`` for models that end in ``tanh`` or add Gaussian noise
   (GANs, diffusion); every function that takes pixels says which, as ``value_range``;
-* counts (``n``, ``batch_size``, ``latent_dim`` ...) are positive Python or NumPy ints.
+* counts (``n``, ``batch_size``, ``latent_dim`` ...) are positive Python or NumPy ints;
+* an inpainting mask is ``(n, height, width, 1)`` and holds 1 where a pixel is
+  **missing** and 0 where it is known (:func:`as_masks`).
 
 The ``as_*`` functions turn what a learner passes into what the library needs, or stop
 with a message that says what was expected (shape, range, dtype) and what came instead:
@@ -195,6 +197,29 @@ def as_images(
     if value_range is not None:
         check_pixel_range(arr, value_range, name, slack=range_slack)
     return arr
+
+
+def as_masks(masks, images, *, name: str = "mask") -> np.ndarray:
+    """Inpainting masks for ``images``, float32 ``(n, height, width, 1)``: 1 = missing.
+
+    ``images`` is the checked batch the masks go with; one mask for all of them, or one
+    each, is accepted (``(n, h, w)`` too). Values must be exactly 0 (known) or 1
+    (missing): a mask in 0-255, or a "keep" mask in booleans, is a different convention
+    and is refused rather than guessed.
+    """
+    arr = as_images(
+        masks, name=name, shape=None if np.ndim(masks) == 4 else (*images.shape[1:3], 1)
+    )
+    if arr.shape[1:] != (*images.shape[1:3], 1):
+        raise ValueError(
+            f"{name} must have shape (n, {images.shape[1]}, {images.shape[2]}, 1) to go with "
+            f"images of shape {images.shape}; got {arr.shape}"
+        )
+    if len(arr) not in (1, len(images)):
+        raise ValueError(f"{name} holds {len(arr)} masks for {len(images)} images: give 1 or n")
+    if not np.all((arr == 0) | (arr == 1)):
+        raise ValueError(f"{name} must hold only 0 (known pixel) and 1 (missing pixel)")
+    return np.broadcast_to(arr, (len(images), *arr.shape[1:])).astype(np.float32)
 
 
 # -- labels, codes, scores ------------------------------------------------------------------

@@ -10,6 +10,11 @@ the samples are scored against). A generator that draws new images exactly as th
 does scores about the floor. The floor is not the lowest score possible: a "generator"
 that hands back the reference training images themselves scores about 0.
 
+Restoration (chapter 05: super-resolution, inpainting) compares an output with the true
+image pixel by pixel: :func:`psnr` (peak signal-to-noise ratio, in dB; the peak is the
+width of the pixel range, so 1 for [0, 1] and 2 for [-1, 1]; optionally only inside a
+mask, a hole) and :func:`ssim` (structural similarity, 1 = identical).
+
 Text chapters measure bits per character with
 :func:`course_lib.models.gpt.bits_per_character`.
 """
@@ -23,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib.conventions import as_images, value_range_pair
+from course_lib.conventions import as_images, as_int, as_masks, value_range_pair
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 CLASSIFIER_WEIGHTS = ASSETS / "fashion_classifier.weights.h5"
@@ -222,3 +227,60 @@ def timed_samples(draw, value_range=(0.0, 1.0)):
     images = draw()
     seconds = time.perf_counter() - start
     return images, seconds, evaluate_samples(images, value_range)
+
+
+# -- restoration: pixel-by-pixel comparisons with the true image ----------------------------
+
+
+def _pair(a, b, value_range, border):
+    low, high = value_range_pair(value_range)
+    a = as_images(a, name="images", shape=None, value_range=(low, high), range_slack=0.05)
+    b = as_images(b, name="reference", shape=None, value_range=(low, high), range_slack=0.05)
+    if a.shape != b.shape:
+        raise ValueError(f"images {a.shape} and reference {b.shape} must have the same shape")
+    border = as_int(border, "border", minimum=0)
+    if border:
+        if 2 * border >= min(a.shape[1:3]):
+            raise ValueError(f"border {border} leaves nothing of images {a.shape[1:3]}")
+        a, b = a[:, border:-border, border:-border], b[:, border:-border, border:-border]
+    return np.clip(a, low, high), b, high - low
+
+
+def psnr(images, reference, value_range=(0.0, 1.0), *, mask=None, border: int = 0) -> np.ndarray:
+    """Peak signal-to-noise ratio of each image against its reference, in dB (higher is better).
+
+    ``10 log10(peak^2 / MSE)`` with ``peak`` the width of ``value_range`` (1 for [0, 1],
+    2 for [-1, 1]; using 255 for pixels in [0, 1] adds 48 dB of nothing). Outputs are
+    clipped to the range first. ``mask`` (1 = count this pixel, e.g. an inpainting
+    hole) takes the mean squared error over those pixels only; ``border`` leaves out
+    that many pixels at each edge (super-resolution's custom: edges lack neighbours).
+    Identical images give ``inf``. Returns one value per image.
+    """
+    a, b, peak = _pair(images, reference, value_range, 0)
+    weight = np.ones((*a.shape[:3], 1), np.float32) if mask is None else as_masks(mask, a)
+    border = as_int(border, "border", minimum=0)
+    if border:
+        a, b, _ = _pair(a, b, value_range, border)
+        weight = weight[:, border:-border, border:-border]
+    counted = weight.sum(axis=(1, 2, 3)) * a.shape[-1]
+    if np.any(counted == 0):
+        raise ValueError("a mask counts no pixel of some image: PSNR needs at least one")
+    mse = (weight * (a.astype(np.float64) - b) ** 2).sum(axis=(1, 2, 3)) / counted
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(peak**2 / mse)
+
+
+def ssim(images, reference, value_range=(0.0, 1.0), *, border: int = 0) -> np.ndarray:
+    """Structural similarity of each image against its reference (1 = identical).
+
+    Compares local means, contrasts and correlations in an 11x11 Gaussian window
+    (sigma 1.5, K1 = 0.01, K2 = 0.03, as Wang et al. 2004), averaged over the image and
+    its channels; ``L`` is the width of ``value_range``. Returns one value per image.
+    """
+    import tensorflow as tf
+
+    low, _ = value_range_pair(value_range)
+    a, b, peak = _pair(images, reference, value_range, border)
+    if min(a.shape[1:3]) < 11:
+        raise ValueError(f"SSIM's 11x11 window needs images of at least 11x11; got {a.shape[1:3]}")
+    return tf.image.ssim(a - low, b - low, max_val=peak).numpy().astype(np.float64)

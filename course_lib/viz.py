@@ -224,3 +224,40 @@ def epoch_strip(frames, n_per_row: int = 8, *, value_range="auto", scale: float 
         raise ValueError("frames is empty: train with a SampleGrid callback first")
     rows = {f"epoch {epoch}": images[:n_per_row] for epoch, images in frames}
     return compare_rows(rows, n_per_row, value_range=value_range, scale=scale)
+
+
+def zoom_compare(images: dict, box, *, value_range="auto", title=None, scale: float = 2.2):
+    """Before/after pictures side by side, each with a zoomed crop beneath it.
+
+    Args:
+        images: ``{label: one image}``, all the same shape (h, w) or (h, w, c).
+        box: ``(top, left, size)``: the square the bottom row enlarges (drawn as a red
+            frame on the top row), so fine detail (a sharp edge, a blurry one) shows.
+    """
+    if not isinstance(images, dict) or not images:
+        raise ValueError("images must be a non-empty dict of {label: image}")
+    batch = _as_image_batch(np.stack([np.asarray(v, np.float32) for v in images.values()]))
+    top, left, size = (as_positive_int(v + 1, "box") - 1 for v in box)
+    if size < 1 or top + size > batch.shape[1] or left + size > batch.shape[2]:
+        raise ValueError(f"box {tuple(box)} does not fit in images of {batch.shape[1:3]}")
+    shown = _to_unit_range(batch, value_range)
+    fig, axes = plt.subplots(
+        2, len(images), figsize=(scale * len(images), 2 * scale), squeeze=False
+    )
+    for k, (label, image) in enumerate(zip(images, shown)):
+        picture = image[..., 0] if image.shape[-1] == 1 else image
+        axes[0, k].imshow(picture, cmap="gray", vmin=0, vmax=1)
+        axes[0, k].add_patch(
+            plt.Rectangle((left - 0.5, top - 0.5), size, size, fill=False, edgecolor="red", lw=1.5)
+        )
+        axes[0, k].set_title(label, fontsize=9)
+        crop = picture[top : top + size, left : left + size]
+        axes[1, k].imshow(crop, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        for ax in axes[:, k]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[1, 0].set_ylabel("zoomed", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

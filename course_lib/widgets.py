@@ -2,7 +2,8 @@
 
 :class:`LatentExplorer` puts one slider on each latent dimension of a generative model
 (and a class menu for a conditional one): move a slider and the decoded image is drawn
-again at once. Widgets need a live front end (JupyterLab, Notebook 7, VS Code). Where
+again at once. :class:`WipeCompare` (chapter 05) wipes from one picture to another with
+a slider (bicubic against a super-resolution network). Widgets need a live front end (JupyterLab, Notebook 7, VS Code). Where
 nothing would show them (a test run, ``nbconvert``, a notebook viewer), :meth:`show`
 draws a static figure instead: the same dimensions, each swept from low to high.
 
@@ -55,6 +56,26 @@ def _png(image: np.ndarray, zoom: int) -> bytes:
     buffer = io.BytesIO()
     plt.imsave(buffer, big, cmap="gray", vmin=0, vmax=1, format="png")
     return buffer.getvalue()
+
+
+def _show(explorer, mode: str, fallback: str):
+    """Display ``explorer.widget()`` live, or draw ``explorer.static_figure()`` and say so
+    (``fallback`` says what the figure shows). Returns what was shown."""
+    if mode not in ("auto", LIVE, STATIC):
+        raise ValueError(f"mode must be 'auto', 'live' or 'static'; got {mode!r}")
+    mode = display_mode() if mode == "auto" else mode
+    if mode == LIVE:
+        from IPython.display import display
+
+        shown = explorer.widget()
+        display(shown)
+        return shown
+    import matplotlib.pyplot as plt
+
+    fig = explorer.static_figure()
+    print(f"No live widget front end here: {fallback}.")
+    plt.show()
+    return fig
 
 
 class LatentExplorer:
@@ -207,18 +228,72 @@ class LatentExplorer:
         ``mode`` is ``"auto"`` (see :func:`display_mode`), ``"live"`` or ``"static"``.
         Returns what was shown: the widget, or the matplotlib figure.
         """
-        if mode not in ("auto", LIVE, STATIC):
-            raise ValueError(f"mode must be 'auto', 'live' or 'static'; got {mode!r}")
-        mode = display_mode() if mode == "auto" else mode
-        if mode == LIVE:
-            from IPython.display import display
+        return _show(self, mode, "showing a static sweep of each slider instead")
 
-            shown = self.widget()
-            display(shown)
-            return shown
-        import matplotlib.pyplot as plt
 
-        fig = self.static_figure()
-        print("No live widget front end here: showing a static sweep of each slider instead.")
-        plt.show()
-        return fig
+class WipeCompare:
+    """A slider that wipes from one picture to another (bicubic | network, say).
+
+    Left of the slider's position the first image shows, right of it the second, so an
+    edge can be followed across the border. Images are one-channel ``(h, w)`` or
+    ``(h, w, 1)`` in ``value_range``. :meth:`show` falls back to a static figure (the two
+    images and the wipe at half way) where no widget front end runs.
+    """
+
+    def __init__(self, first, second, labels=("before", "after"), *, value_range=(-1, 1), zoom=4):
+        from course_lib.conventions import value_range_pair
+
+        a, b = (np.asarray(v, np.float32).squeeze() for v in (first, second))
+        if a.ndim != 2 or a.shape != b.shape:
+            raise ValueError(
+                f"two one-channel images of the same shape are needed; got {a.shape}, {b.shape}"
+            )
+        low, high = value_range_pair(value_range)
+        self.first, self.second = ((v - low) / (high - low) for v in (a, b))
+        self.labels, self.zoom = tuple(labels), as_positive_int(zoom, "zoom")
+        self.position = a.shape[1] // 2
+
+    def image(self, position: int | None = None) -> np.ndarray:
+        """The wiped picture in [0, 1]: columns left of ``position`` from the first image."""
+        width = self.first.shape[1]
+        position = self.position if position is None else as_int(position, "position", minimum=0)
+        if position > width:
+            raise ValueError(f"position must be between 0 and {width}; got {position}")
+        out = self.second.copy()
+        out[:, :position] = self.first[:, :position]
+        return out
+
+    def widget(self):
+        import ipywidgets as w
+
+        picture = w.Image(value=_png(self.image(), self.zoom), format="png")
+        slider = w.IntSlider(
+            value=self.position,
+            min=0,
+            max=self.first.shape[1],
+            description=f"{self.labels[0]} | {self.labels[1]}",
+            style={"description_width": "initial"},
+        )
+
+        def move(change):
+            self.position = change["new"]
+            picture.value = _png(self.image(), self.zoom)
+
+        slider.observe(move, names="value")
+        return w.VBox([slider, picture])
+
+    def static_figure(self):
+        from course_lib import viz
+
+        half = self.image(self.first.shape[1] // 2)
+        return viz.image_grid(
+            np.stack([self.first, half, self.second]),
+            3,
+            titles=[self.labels[0], "wipe at half way", self.labels[1]],
+            value_range=(0, 1),
+            scale=2.0,
+        )
+
+    def show(self, mode: str = "auto"):
+        """The live slider, or the static figure where widgets cannot be seen."""
+        return _show(self, mode, "showing the two pictures and a wipe at half way")

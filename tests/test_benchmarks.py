@@ -106,3 +106,23 @@ def test_diffusion_benchmark_runs_small(monkeypatch, capsys, runs_dir):
         assert len(entry["fids"]) == 1 and np.isfinite(entry["fids"]).all()
     assert (runs_dir / "full" / "smoke" / "benchmark_samples.npz").exists()
     assert "not checked: no sampler ran 50 steps" in capsys.readouterr().out
+
+
+def test_restoration_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("restoration", monkeypatch)
+    results = bench.main(
+        ["--sr-seconds", "1", "--inpaint-seconds", "1", "--p2p-seconds", "1", "--n-train", "64"]
+        + ["--n-fashion", "64", "--n-test", "8", "--scales", "3"]
+    )
+    out = capsys.readouterr().out
+    row = results["super_resolution"][3]
+    for method in ("bicubic", "espcn", "edsr"):
+        psnr, ssim = row[method]
+        assert math.isfinite(psnr) and 0 < ssim <= 1
+    assert "target (best network >= +1.0 dB over bicubic at x3)" in out
+    for task in ("fashion-mnist", "photo patches"):
+        assert math.isfinite(results["inpainting"][task]["biharmonic"])
+        assert math.isfinite(results["inpainting"][task]["network"])
+    assert "PSNR in the hole" in out
+    p2p = results["pix2pix"]
+    assert math.isfinite(p2p["l1"]) and math.isfinite(p2p["fid"]) and 0 <= p2p["agreement"] <= 1

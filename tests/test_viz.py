@@ -346,3 +346,15 @@ def test_show_source_shows_several_objects_in_one_value():
     assert "def tile_images(" in text and "def image_grid(" in text
     with pytest.raises(TypeError, match="at least one"):
         viz.show_source()
+
+
+def test_zoom_compare_draws_each_image_and_its_crop():
+    from course_lib import viz
+
+    images = {"a": np.zeros((16, 16, 1)), "b": np.ones((16, 16, 1))}
+    fig = viz.zoom_compare(images, box=(2, 3, 8), value_range=(0, 1))
+    assert len(fig.axes) == 4
+    crop = fig.axes[2].images[0].get_array()  # bottom row, first column: the zoomed crop
+    assert crop.shape == (8, 8)
+    with pytest.raises(ValueError, match="does not fit"):
+        viz.zoom_compare(images, box=(10, 10, 8))

@@ -118,3 +118,32 @@ def test_bad_calls_fail_clearly():
     broken = widgets.LatentExplorer(lambda codes: np.zeros((len(codes), 5)), 2)
     with pytest.raises(ValueError, match="one image per code"):
         broken.image()
+
+
+# -- WipeCompare (chapter 05) -----------------------------------------------------------------
+
+
+def test_wipe_shows_the_first_image_left_of_the_slider():
+    first, second = -np.ones((6, 8)), np.ones((6, 8))
+    wipe = widgets.WipeCompare(first, second, ("a", "b"), value_range=(-1, 1))
+    np.testing.assert_array_equal(wipe.image(3)[:, :3], 0.0)
+    np.testing.assert_array_equal(wipe.image(3)[:, 3:], 1.0)
+    assert wipe.image(0).min() == 1.0 and wipe.image(8).max() == 0.0
+    with pytest.raises(ValueError, match="between 0 and 8"):
+        wipe.image(9)
+
+
+def test_wipe_widget_moves_and_static_fallback(monkeypatch, capsys):
+    wipe = widgets.WipeCompare(np.zeros((6, 8, 1)), np.ones((6, 8, 1)), value_range=(0, 1))
+    box = wipe.widget()
+    slider, picture = box.children
+    before = picture.value
+    slider.value = 2
+    assert wipe.position == 2 and picture.value != before
+    monkeypatch.setenv("COURSE_WIDGETS", "static")
+    fig = wipe.show()
+    assert isinstance(fig, plt.Figure)
+    assert "a wipe at half way" in capsys.readouterr().out
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same shape"):
+        widgets.WipeCompare(np.zeros((6, 8)), np.zeros((6, 7)))

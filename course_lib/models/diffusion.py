@@ -22,6 +22,7 @@ The pieces, in the order the chapter teaches them:
   :meth:`DiffusionModel.sample_ddim`) run one compiled ``tf.function`` per step;
 * :func:`ddim_step` and :func:`guided_noise`, the one-line updates of DDIM and of
   classifier-free guidance, as plain functions the exercises check against;
+  :func:`paste_known`, inpainting's step (chapter 05);
 * :func:`ddim_timesteps` (which steps DDIM visits) and :func:`multistep_weights` (the
   second-order DDIM update, DPM-Solver++(2M), reuses the previous clean-image guess).
 """
@@ -240,6 +241,18 @@ def ddim_step(xt, eps, abar_t, abar_prev, eta: float = 0.0, noise=None):
             raise ValueError("eta > 0 adds fresh noise: pass noise with the shape of xt")
         out = out + sigma * np.asarray(noise, np.float64)
     return out.astype(np.float32)
+
+
+def paste_known(x, known, mask, abar, noise):
+    """Inpainting's step (the RePaint idea): keep the model's pixels where ``mask`` is 1
+    (missing) and put the known image, noised to the same step, everywhere else.
+
+    ``x`` is the sample at a step whose noise level is ``abar`` (``abar = 1``: clean, the
+    known pixels go in exactly); ``noise`` is fresh Gaussian noise of ``x``'s shape.
+    NumPy arrays or tensors alike.
+    """
+    noised = abar**0.5 * known + (1.0 - abar) ** 0.5 * noise
+    return mask * x + (1.0 - mask) * noised
 
 
 def guided_noise(eps_cond, eps_uncond, scale: float):
@@ -768,12 +781,9 @@ class DiffusionModel(CourseModel):
     def _paste_known(self, x, known, mask, t_prev, seed):
         """Known pixels noised to ``t_prev`` (exact at -1), the model's own elsewhere."""
         if t_prev < 0:
-            noised = tf.constant(known)
-        else:
-            abar = self._abar[t_prev]
-            eps = tf.random.stateless_normal(tf.shape(x), seed=seed)
-            noised = tf.sqrt(abar) * known + tf.sqrt(1.0 - abar) * eps
-        return mask * x + (1.0 - mask) * noised
+            return mask * x + (1.0 - mask) * tf.constant(known)
+        eps = tf.random.stateless_normal(tf.shape(x), seed=seed)
+        return paste_known(x, known, mask, self._abar[t_prev], eps)
 
     def _renoise(self, x_prev, t, t_prev, seed):
         """Go back from ``t_prev`` to ``t``: ``q(x_t | x_t_prev)`` (RePaint's jump back)."""

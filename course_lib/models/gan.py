@@ -729,9 +729,13 @@ def build_cycle_generator(width: int = 32, name: str = "translator"):
     )
 
 
-def build_patch_discriminator(width: int = 32, name: str = "patch_discriminator"):
-    """A PatchGAN discriminator: one real/fake score for each 7x7 patch region."""
-    image = keras.Input(IMAGE_SHAPE)
+def build_patch_discriminator(
+    width: int = 32, name: str = "patch_discriminator", *, image_shape=IMAGE_SHAPE
+):
+    """A PatchGAN discriminator: one real/fake score for each patch region (7x7 scores
+    for a 28x28 image). pix2pix (chapter 05) gives it an input and an output side by side
+    as channels (``image_shape=(28, 28, 2)``)."""
+    image = keras.Input(tuple(image_shape))
     x = layers.LeakyReLU(0.2)(layers.Conv2D(width, 4, strides=2, padding="same")(image))
     x = layers.Conv2D(2 * width, 4, strides=2, padding="same")(x)
     x = layers.LeakyReLU(0.2)(layers.GroupNormalization(groups=-1)(x))
