@@ -7,7 +7,8 @@ exercise notebooks (``exercises/``), the library (``course_lib/``), the install 
 (``requirements.txt``, ``environment.yml``, ``pyproject.toml``, ``.gitignore``), the
 README (without its sections for teachers and contributors), ``benchmarks/``, ``docs/``
 (but for the teacher's guide) and the tools the launcher runs:
-``tools/jupyterlab_overrides.json`` and ``tools/fetch_shakespeare.py`` (setup),
+``tools/jupyterlab_overrides.json``, ``tools/fetch_shakespeare.py`` and
+``tools/fetch_opencv_photos.py`` (setup),
 ``tools/site.py`` (``./course site``) and ``tools/grade.py`` (``./course grade``, to check
 one's own notebooks). Plus
 ``RELEASE.txt``: what the folder is, when and from what it was made.
@@ -44,6 +45,7 @@ FILES = [
     ".gitignore",
     "tools/jupyterlab_overrides.json",
     "tools/fetch_shakespeare.py",
+    "tools/fetch_opencv_photos.py",
     "tools/site.py",
     "tools/grade.py",
 ]
