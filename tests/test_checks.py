@@ -9,7 +9,6 @@ chapter names a cell that exists.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from course_lib import grading
 from course_lib import train as course_train
 from course_lib.checks import ch00, ch01, ch02, ch03, ch04
 from course_lib.models import diffusion, gan, gpt, mixture, vae
+
+from .test_exercise_contract import solution_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = (ch00, ch01, ch02, ch03, ch04)
@@ -192,14 +193,6 @@ def _specs():
     return {name: module.exercise.specs[name] for name, module in CHECKS.items()}
 
 
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_see_names_a_cell_of_the_chapter(name):
-    module, spec = CHECKS[name], _specs()[name]
-    cell = grading.find_cell(module.exercise.notebook, spec.see)
-    assert cell is not None, f"{name}: {spec.see!r} is not in notebooks/{module.exercise.notebook}"
-    assert f"cell {cell}" in module.exercise.pointer(spec.see)
-
-
 # -- the reference answers pass ----------------------------------------------------------------
 
 
@@ -210,45 +203,11 @@ def test_reference_solution_passes(name):
     assert verdict.points == POINTS[name]
 
 
-def _code_cells(stem: str) -> list[str]:
-    nb = json.loads((ROOT / "solutions" / f"{stem}.ipynb").read_text(encoding="utf-8"))
-    return ["".join(cell["source"]) for cell in nb["cells"] if cell["cell_type"] == "code"]
-
-
-def _solution_cells(stem: str) -> list[str]:
-    return [source for source in _code_cells(stem) if "### BEGIN SOLUTION" in source]
-
-
-def _solution_lines(name: str) -> list[str]:
-    """The lines between the markers of exercise ``name``, stripped, 12 characters or more."""
-    stem = CHECKS[name].exercise.notebook
-    for source in _solution_cells(stem):
-        if f"def {name}(" in source:
-            block = source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
-            return [line.strip() for line in block.splitlines() if len(line.strip()) >= 12]
-    raise AssertionError(f"no solution of {name} in solutions/{stem}.ipynb")
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_notebook_solution_passes(name):
-    """The function as solutions/*.ipynb defines it, after the notebook's import cell."""
-    stem = CHECKS[name].exercise.notebook
-    imports = [c for c in _code_cells(stem) if "from course_lib.checks import" in c]
-    namespace = {}
-    for source in imports[:1] + _solution_cells(stem):
-        exec(compile(source, f"<solutions/{stem}.ipynb>", "exec"), namespace)
-    verdict = run(name, namespace[name])
-    assert verdict.status == grading.PASSED, verdict.message
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_unfinished_answer_is_not_attempted(name):
-    def stub(*args, **kwargs):
-        raise NotImplementedError("Exercise: replace this line with your code")
-
-    verdict = run(name, stub)
-    assert verdict.status == grading.NOT_ATTEMPTED
-    assert verdict.points == 0
+def _solution_lines(name: str) -> set[str]:
+    """The lines of exercise ``name``'s answer in its solution notebook (12 characters or more)."""
+    lines = solution_lines(CHECKS[name].exercise.notebook, name)
+    assert lines, f"no solution of {name} in solutions/"
+    return lines
 
 
 # -- answers that call the library's own function -------------------------------------------
@@ -1269,17 +1228,3 @@ def test_wrong_answer_does_not_pass(name, why, answer):
 def test_every_exercise_has_wrong_answers():
     counts = {name: sum(case[0] == name for case in WRONG) for name in POINTS}
     assert min(counts.values()) >= 3, counts
-
-
-# -- hints -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_hint_shows_no_line_of_the_solution(name):
-    spec = _specs()[name]
-    assert spec.hint
-    lines = _solution_lines(name)
-    assert lines, name
-    for line in lines:
-        assert line not in spec.hint, f"{name}'s hint shows the solution line {line!r}"
-    assert "np." not in spec.hint and "tf." not in spec.hint, f"{name}'s hint shows code"

@@ -5,7 +5,6 @@ solutions/05_image_generation_techniques.ipynb), answers that call the library f
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import keras
@@ -152,39 +151,10 @@ def test_every_exercise_is_registered_with_its_points():
 
 
 @pytest.mark.parametrize("name", sorted(POINTS))
-def test_see_names_a_cell_of_the_chapter(name):
-    assert grading.find_cell(STEM, ch05.exercise.specs[name].see) is not None
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
 def test_reference_solution_passes(name):
     verdict = run(name, REFERENCE[name])
     assert verdict.status == grading.PASSED, verdict.message
     assert verdict.points == POINTS[name]
-
-
-def _code_cells() -> list[str]:
-    nb = json.loads((ROOT / "solutions" / f"{STEM}.ipynb").read_text(encoding="utf-8"))
-    return ["".join(cell["source"]) for cell in nb["cells"] if cell["cell_type"] == "code"]
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_notebook_solution_passes(name):
-    cells = _code_cells()
-    imports = [c for c in cells if "from course_lib.checks import" in c][:1]
-    namespace = {}
-    for source in imports + [c for c in cells if "### BEGIN SOLUTION" in c]:
-        exec(compile(source, "<solutions>", "exec"), namespace)
-    verdict = run(name, namespace[name])
-    assert verdict.status == grading.PASSED, verdict.message
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_unfinished_answer_is_not_attempted(name):
-    def stub(*args, **kwargs):
-        raise NotImplementedError("Exercise: replace this line with your code")
-
-    assert run(name, stub).status == grading.NOT_ATTEMPTED
 
 
 @pytest.mark.parametrize("name", sorted(POINTS))
@@ -211,12 +181,3 @@ def test_wrong_answer_does_not_pass(name, why, answer):
 
 def test_every_exercise_has_wrong_answers():
     assert {name for name, _, _ in WRONG} == set(POINTS)
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_hint_shows_no_line_of_the_solution(name):
-    cells = [c for c in _code_cells() if f"def {name}(" in c and "### BEGIN SOLUTION" in c]
-    block = cells[0].split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
-    hint = ch05.exercise.specs[name].hint
-    for line in (ln.strip() for ln in block.splitlines()):
-        assert len(line) < 12 or line not in hint, line

@@ -5,17 +5,12 @@ names what is wrong."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from course_lib import grading, hardware
 from course_lib.checks import ch12
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -80,8 +75,6 @@ def test_registry():
         "accumulated_step": 2,
     }
     assert specs["accumulated_step"].kind == "training step"
-    for spec in specs.values():
-        assert grading.find_cell("12_hardware", spec.see) is not None, spec.see
 
 
 @pytest.mark.parametrize("name", REFERENCE)
@@ -89,31 +82,6 @@ def test_reference_solution_passes(name):
     verdict = run(name, REFERENCE[name])
     assert verdict.status == grading.PASSED, verdict.message
     assert verdict.points == verdict.max_points > 0
-
-
-def _solution_functions() -> dict:
-    nb = nbformat.read(ROOT / "solutions" / "12_hardware.ipynb", as_version=4)
-    namespace: dict = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and (
-            "### BEGIN SOLUTION" in cell.source or "from course_lib.checks import" in cell.source
-        ):
-            exec(cell.source, namespace)
-    return {name: namespace[name] for name in REFERENCE}
-
-
-@pytest.mark.parametrize("name", REFERENCE)
-def test_the_solution_notebooks_answer_passes(name):
-    verdict = run(name, _solution_functions()[name])
-    assert verdict.status == grading.PASSED, verdict.message
-
-
-def test_a_stub_is_not_attempted():
-    def stub(*args):
-        raise NotImplementedError("Exercise: replace this line with your code")
-
-    for name in REFERENCE:
-        assert run(name, stub).status == grading.NOT_ATTEMPTED
 
 
 LIBRARY_CALLS = {
@@ -181,18 +149,3 @@ def test_likely_wrong_answers_fail(name, answer, words):
     assert verdict.status == grading.FAILED, (name, verdict.message)
     assert words in verdict.message
     assert verdict.points == 0
-
-
-def test_hints_do_not_give_the_solution_away():
-    """No hint holds a line of the solution notebook's answers."""
-    nb = nbformat.read(ROOT / "solutions" / "12_hardware.ipynb", as_version=4)
-    lines = [
-        line.strip()
-        for cell in nb.cells
-        if "### BEGIN SOLUTION" in cell.source
-        for line in cell.source.split("### BEGIN SOLUTION")[1].split("### END")[0].splitlines()
-        if len(line.strip()) >= 12
-    ]
-    for spec in ch12.exercise.specs.values():
-        for line in lines:
-            assert line not in spec.hint, (spec.name, line)
