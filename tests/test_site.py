@@ -6,6 +6,7 @@ and Chromium are installed, open every page in a browser.
 """
 
 import importlib.util
+import os
 import re
 import sys
 import time
@@ -297,19 +298,57 @@ def test_a_notebook_past_its_time_limit_fails_the_build(tmp_path):
 # -- the real course, built once in quick mode ----------------------------------------------
 
 
+# nbval already runs every notebook in quick mode; building all of them a second time for
+# the site costs the suite minutes. The suite builds two chapters (COURSE_SITE_CHAPTERS,
+# "all" for every one: `COURSE_SITE_CHAPTERS=all ./course test -m site`).
+SITE_CHAPTERS = os.environ.get("COURSE_SITE_CHAPTERS", "00,13")
+
+
+def site_notebooks() -> list[Path]:
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if SITE_CHAPTERS == "all":
+        return notebooks
+    wanted = SITE_CHAPTERS.split(",")
+    return [path for path in notebooks if path.name.split("_")[0] in wanted]
+
+
 @pytest.fixture(scope="session")
 def course_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("course-site")
     start = time.perf_counter()
-    items = site.build(out, quick=True)
+    only = None if SITE_CHAPTERS == "all" else SITE_CHAPTERS.split(",")
+    items = site.build(out, quick=True, only=only)
     print(f"course site built in {time.perf_counter() - start:.0f} s")
     return out, items
 
 
-@pytest.mark.site
-def test_course_site_has_every_chapter_with_figures_and_no_errors(course_site):
-    out, items = course_site
+def test_every_notebook_is_a_chapter_with_a_number_and_a_title():
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    items = site.chapters(ROOT / "notebooks")
+    assert [item.source for item in items] == notebooks
+    for item in items:
+        assert re.fullmatch(r"\d\d", item.number), item.source.name
+        assert item.title and not item.title.startswith(item.number), item.source.name
+
+
+def test_only_keeps_the_chapters_asked_for_and_rejects_unknown_ones(tmp_path):
+    source = tmp_path / "nb"
+    source.mkdir()
+    write_notebook(source, "00_a.ipynb", "00 · A", "print(1)")
+    write_notebook(source, "01_b.ipynb", "01 · B", "1 / 0")  # never run: not asked for
+    items = site.build(tmp_path / "out", source=source, quick=True, only=["00"], log=print)
+    assert [item.number for item in items] == ["00"]
+    assert (tmp_path / "out" / "00_a.html").is_file()
+    assert not (tmp_path / "out" / "01_b.html").exists()
+    with pytest.raises(site.BuildError, match=r"only= expects chapter numbers.*'07'"):
+        site.build(tmp_path / "out2", source=source, quick=True, only=["07"], log=print)
+
+
+@pytest.mark.site
+def test_course_site_has_its_chapters_with_figures_and_no_errors(course_site):
+    out, items = course_site
+    notebooks = site_notebooks()
+    assert notebooks, f"COURSE_SITE_CHAPTERS={SITE_CHAPTERS!r} names no notebook"
     assert [item.source for item in items] == notebooks
     index = (out / "index.html").read_text()
     for path in notebooks:
