@@ -122,6 +122,7 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     assert "target (best network >= +1.0 dB over bicubic at x3)" in out
     for task in ("fashion-mnist", "photo patches"):
         assert math.isfinite(results["inpainting"][task]["biharmonic"])
+        assert math.isfinite(results["inpainting"][task]["opencv_telea"])
         assert math.isfinite(results["inpainting"][task]["network"])
     assert "PSNR in the hole" in out
     p2p = results["pix2pix"]

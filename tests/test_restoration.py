@@ -82,6 +82,29 @@ def test_biharmonic_keeps_known_pixels_and_fills_a_smooth_hole():
     np.testing.assert_allclose(filled, ramp, atol=1e-3)  # a plane is biharmonic
 
 
+@pytest.mark.parametrize("method", R.OPENCV_METHODS)
+def test_opencv_keeps_known_pixels_and_fills_near_the_truth(method):
+    ramp = np.tile(np.linspace(-1, 1, 28, dtype=np.float32), (28, 1))[None, ..., None]
+    ramp = np.concatenate([ramp, np.full_like(ramp, 0.25)])  # a ramp and a flat grey
+    mask = R.rectangle_masks(2, seed=0)
+    filled = R.inpaint_opencv(ramp, mask, method=method)
+    np.testing.assert_array_equal(filled[mask == 0], ramp[mask == 0])
+    hole = mask == 1
+    # a flat grey is filled with itself, up to 8-bit rounding (Telea dithers by one level)
+    np.testing.assert_allclose(filled[1][hole[1]], 0.25, atol=2.01 / 127.5)
+    blank = np.abs(R.hide(ramp, mask)[0][hole[0]] - ramp[0][hole[0]]).mean()
+    assert np.abs(filled[0][hole[0]] - ramp[0][hole[0]]).mean() < 0.5 * blank
+
+
+def test_opencv_rejects_an_unknown_method_and_a_bad_radius():
+    x = np.zeros((1, 28, 28, 1), np.float32)
+    mask = R.rectangle_masks(1, seed=0)
+    with pytest.raises(ValueError, match=r"method must be one of \('telea', 'ns'\)"):
+        R.inpaint_opencv(x, mask, method="fast")
+    with pytest.raises(ValueError, match="radius"):
+        R.inpaint_opencv(x, mask, radius=0)
+
+
 def test_trained_inpainter_keeps_known_pixels_and_learns():
     x = np.tile(np.linspace(-1, 1, 28, dtype=np.float32), (28, 1))[None, ..., None]
     x = np.repeat(x, 64, axis=0)

@@ -9,7 +9,8 @@ luminance, one channel; Fashion-MNIST as it is). The pieces, in the chapter's or
 * :func:`rectangle_masks`, :func:`stroke_masks`, :func:`half_masks`: holes to fill;
   :func:`hide` blanks them out;
 * :func:`masked_l1`: the loss counted on the hole only;
-* :func:`inpaint_biharmonic`: the classic baseline, no learning (scikit-image);
+* :func:`inpaint_biharmonic`: the classic baseline, no learning (scikit-image), and
+  :func:`inpaint_opencv`, OpenCV's two classic fills (Telea's fast marching, Navier-Stokes);
 * :func:`build_inpainter` and :class:`Inpainter`: a U-Net that sees the blanked image and
   the mask as a second channel, trained on the hole; :func:`course_inpainter` is the preset;
 * :func:`diffusion_inpaint`: chapter 03's diffusion model fills the hole without
@@ -172,6 +173,41 @@ def inpaint_biharmonic(images, masks) -> np.ndarray:
     for i, (image, mask) in enumerate(zip(images, masks)):
         filled = biharmonic(image, mask[..., 0].astype(bool), channel_axis=-1)
         out[i] = np.where(mask > 0, np.clip(filled, -1, 1), image)
+    return out
+
+
+OPENCV_METHODS = ("telea", "ns")
+
+
+def inpaint_opencv(images, masks, *, method: str = "telea", radius: int = 3) -> np.ndarray:
+    """Fill each hole with OpenCV's ``cv2.inpaint`` (no learning): a second baseline.
+
+    ``method="telea"`` marches in from the hole's edge, each new pixel a weighted average
+    of the known ones within ``radius`` (Telea, 2004); ``"ns"`` carries the image's lines
+    into the hole along the flow of its brightness (Bertalmio et al., 2001). OpenCV works
+    on 8-bit pixels, so the images are rounded to 256 levels on the way. Known pixels come
+    back exactly. Needs ``opencv-python-headless`` (installed by ``./course setup``).
+    """
+    try:
+        import cv2
+    except ImportError as err:  # pragma: no cover - setup installs it
+        raise ImportError(
+            "inpaint_opencv needs OpenCV: pip install opencv-python-headless "
+            "(./course setup installs it)"
+        ) from err
+    if method not in OPENCV_METHODS:
+        raise ValueError(f"method must be one of {OPENCV_METHODS}, got {method!r}")
+    radius = as_positive_int(radius, "radius")
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    images = _images(images)
+    masks = as_masks(masks, images)
+    out = np.empty_like(images)
+    for i, (image, mask) in enumerate(zip(images, masks)):
+        pixels = np.round((np.clip(image, -1, 1) + 1) * 127.5).astype(np.uint8)
+        hole = (mask[..., 0] > 0).astype(np.uint8)
+        filled = cv2.inpaint(pixels, hole, radius, flag)
+        filled = filled.reshape(image.shape).astype(np.float32) / 127.5 - 1.0
+        out[i] = np.where(mask > 0, filled, image)
     return out
 
 
