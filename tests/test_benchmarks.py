@@ -112,6 +112,7 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     bench = load("restoration", monkeypatch)
     results = bench.main(
         ["--sr-seconds", "1", "--inpaint-seconds", "1", "--p2p-seconds", "1", "--n-train", "64"]
+        + ["--sr3-seconds", "1"]
         + ["--n-fashion", "64", "--n-test", "8", "--scales", "3"]
     )
     out = capsys.readouterr().out
@@ -125,5 +126,10 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
         assert math.isfinite(results["inpainting"][task]["opencv_telea"])
         assert math.isfinite(results["inpainting"][task]["network"])
     assert "PSNR in the hole" in out
+    for method in ("bicubic", "sr3"):
+        row = results["sr3"][method]
+        assert math.isfinite(row["psnr"]) and math.isfinite(row["fid"])
+        assert 0 <= row["agreement"] <= 1
+    assert "SR3 x4 Fashion-MNIST, sr3" in out
     p2p = results["pix2pix"]
     assert math.isfinite(p2p["l1"]) and math.isfinite(p2p["fid"]) and 0 <= p2p["agreement"] <= 1

@@ -1,5 +1,6 @@
 """Chapter 05: masks, inpainting, PSNR/SSIM, super-resolution and pix2pix."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -276,3 +277,33 @@ def test_pix2pix_judges_pairs_and_trains_one_epoch():
     assert model.translate(targets[:3]).shape == (3, 28, 28, 1)
     with pytest.raises(ValueError, match="pairs"):
         model.fit(targets, epochs=1, verbose=0)
+
+
+# -- super-resolution by diffusion (SR3) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sr3_model():
+    keras.utils.set_random_seed(0)
+    return R.course_sr_diffusion(4, timesteps=20)
+
+
+def test_sr3_is_told_the_bicubic_image_and_draws_by_seed(sr3_model):
+    x = np.tile(np.linspace(-1, 1, 28, dtype=np.float32), (28, 1))[None, ..., None]
+    x = np.concatenate([x, -x])
+    small = R.downscale(x, 4)
+    np.testing.assert_allclose(R.sr_diffusion_condition(small, 4), R.bicubic_upscale(small, 4))
+    a = R.diffusion_super_resolve(sr3_model, small, steps=3, seed=0)
+    assert a.shape == (2, 28, 28, 1) and a.min() >= -1 and a.max() <= 1
+    np.testing.assert_array_equal(a, R.diffusion_super_resolve(sr3_model, small, steps=3, seed=0))
+    assert not np.array_equal(a, R.diffusion_super_resolve(sr3_model, small, steps=3, seed=1))
+    assert sr3_model.cond_channels == 1 and sr3_model.run_name == "ch05_sr3_x4"
+
+
+def test_sr3_rejects_the_wrong_size_and_a_model_without_a_condition(sr3_model):
+    with pytest.raises(ValueError, match=r"low must be 7x7 images for this x4 model; got 14x14"):
+        R.diffusion_super_resolve(sr3_model, np.zeros((1, 14, 14, 1), np.float32))
+    with pytest.raises(TypeError, match="SR3 model from course_sr_diffusion"):
+        R.diffusion_super_resolve(R.course_inpainter(), np.zeros((1, 7, 7, 1), np.float32))
+    with pytest.raises(ValueError, match="scale must divide the 28-pixel"):
+        R.course_sr_diffusion(3)
