@@ -21,7 +21,10 @@ def _stream(*pieces, done=True, extra=(), comment=False, role=True, spaced=True)
     sep = "data: " if spaced else "data:"
     lines = []
     if role:
-        lines += [sep + json.dumps({"choices": [{"delta": {"role": "assistant", "content": ""}}]}), ""]
+        lines += [
+            sep + json.dumps({"choices": [{"delta": {"role": "assistant", "content": ""}}]}),
+            "",
+        ]
     if comment:
         lines += [": keep-alive", ""]
     for piece in pieces:
@@ -104,7 +107,10 @@ def stable_softmax(fn):
         ("small logits", np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], np.float32)),
         ("large logits", np.array([[1000.0, 1001.0, 1002.0], [-5.0, 800.0, 3.0]], np.float32)),
         ("very negative logits", np.array([[-1000.0, -1001.0, -999.0]], np.float32)),
-        ("a batch of 2 x 4 x 5", np.random.default_rng(0).normal(0, 30, (2, 4, 5)).astype(np.float32)),
+        (
+            "a batch of 2 x 4 x 5",
+            np.random.default_rng(0).normal(0, 30, (2, 4, 5)).astype(np.float32),
+        ),
     ]
     for what, x in cases:
         got = fn(keras.ops.convert_to_tensor(x))
@@ -128,8 +134,9 @@ def stable_softmax(fn):
         if not np.allclose(got.sum(axis=-1), 1.0, atol=1e-4):
             raise grading.Mismatch(f"{what}: the rows along the last axis do not sum to 1.")
         if not np.allclose(got, want, atol=1e-5):
-            raise grading.Mismatch(f"{what}: values differ from softmax by up to "
-                                   f"{np.abs(got - want).max():.3g}.")
+            raise grading.Mismatch(
+                f"{what}: values differ from softmax by up to {np.abs(got - want).max():.3g}."
+            )
 
 
 # -- exercise 3 ----------------------------------------------------------------------------
@@ -169,13 +176,19 @@ def jax_sgd_step(fn):
         if not np.isclose(loss, want_loss, rtol=1e-4):
             after = frameworks.mlp_loss_numpy(want, x, y)
             if np.isclose(loss, after, rtol=1e-4):
-                raise grading.Mismatch(f"{what}: that is the loss AFTER the step; return the "
-                                       "one the gradient was taken at.")
-            raise grading.Mismatch(f"{what}: loss {loss:.6g}, expected {want_loss:.6g} "
-                                   "(the mean of the squared errors).")
+                raise grading.Mismatch(
+                    f"{what}: that is the loss AFTER the step; return the "
+                    "one the gradient was taken at."
+                )
+            raise grading.Mismatch(
+                f"{what}: loss {loss:.6g}, expected {want_loss:.6g} "
+                "(the mean of the squared errors)."
+            )
         for k in ("w1", "b1", "w2", "b2"):
             if got[k].shape != want[k].shape:
-                raise grading.Mismatch(f"{what}: {k} has shape {got[k].shape}, expected {want[k].shape}")
+                raise grading.Mismatch(
+                    f"{what}: {k} has shape {got[k].shape}, expected {want[k].shape}"
+                )
         if frameworks.max_difference(got, want) < 1e-5:
             continue
         for k in ("w1", "b1", "w2", "b2"):
