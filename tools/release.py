@@ -40,6 +40,7 @@ FILES = [
     "course",
     "README.md",
     "requirements.txt",
+    "requirements-torch.txt",
     "environment.yml",
     "pyproject.toml",
     ".gitignore",

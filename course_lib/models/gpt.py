@@ -5,7 +5,8 @@
 - :class:`GPT`: token + position embeddings, pre-layer-norm transformer blocks, a final
   layer norm and an output layer that reuses (ties) the token embedding.
 - Sampling: :func:`top_k_filter`, :func:`top_p_filter` and :func:`generate`
-  (temperature, top-k, top-p; the context is cropped to the model's length).
+  (temperature, top-k, top-p; the context is cropped to the model's length);
+  :func:`iter_generate` yields the same tokens one at a time (for streaming).
 - :class:`GPTClassifier`: a classification head on the GPT's last hidden state.
 - Baselines: :class:`CharLSTM` (the glossary's LSTM) and :class:`BigramModel` (counts).
 - Data and scores: :func:`lm_dataset`, :func:`validation_windows`,
@@ -610,11 +611,36 @@ def generate(
     Returns the prompt followed by the new tokens: int32 of shape (steps + prompt length,)
     for a 1-D prompt, (batch, steps + prompt length) for a batch of prompts.
     """
+    single = np.ndim(prompt_ids) == 1
+    out = [_as_ids(prompt_ids, getattr(model, "vocab_size", None), "prompt_ids")]
+    for nxt in iter_generate(
+        model, prompt_ids, steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed
+    ):
+        out.append(nxt[:, None])
+    result = np.concatenate(out, axis=1)
+    return result[0] if single else result
+
+
+def iter_generate(
+    model,
+    prompt_ids,
+    steps: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+):
+    """:func:`generate`, one step at a time: yields each new token as it is drawn.
+
+    Each item is an int32 array of shape (batch,) (batch 1 for a 1-D prompt); the tokens
+    are those :func:`generate` returns for the same arguments. A server streams them
+    (``course_lib.serving``). The arguments are checked before the first token is drawn.
+    """
     vocab = getattr(model, "vocab_size", None)
     context = getattr(model, "context_length", None)
     if vocab is None or context is None:
         raise TypeError("model must have vocab_size and context_length (a GPT or a CharLSTM)")
-    single = np.ndim(prompt_ids) == 1
     ids = _as_ids(prompt_ids, vocab, "prompt_ids")
     steps = as_int(steps, "steps", minimum=0)
     if not isinstance(temperature, (int, float)) or not temperature > 0:
@@ -623,6 +649,10 @@ def generate(
         raise ValueError(f"top_k must be None or an int from 1 to {vocab}; got {top_k!r}")
     if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be None or a probability in (0, 1]; got {top_p!r}")
+    return _generate_steps(model, ids, steps, vocab, context, temperature, top_k, top_p, seed)
+
+
+def _generate_steps(model, ids, steps, vocab, context, temperature, top_k, top_p, seed):
     step = None
     if not isinstance(model, BigramModel):
         step = _SAMPLERS.get(model)
@@ -633,17 +663,16 @@ def generate(
         tf.constant(int(top_k or 0)),
         tf.constant(float(top_p if top_p is not None else 1.0)),
     )
-    out = [ids]
+    window = ids[:, -context:]
     for i in range(steps):
-        window = np.concatenate(out, axis=1)[:, -context:]  # crop to the model's context
         seed_pair = tf.constant([seed, i], dtype=tf.int32)
         if step is None:  # the bigram model: its scores are a table lookup
             nxt = _pick(tf.constant(model.log_probs[window[:, -1]], tf.float32), *args, seed_pair)
         else:
             nxt = step(tf.constant(window), *args, seed_pair)
-        out.append(np.asarray(nxt, dtype=np.int32)[:, None])
-    result = np.concatenate(out, axis=1)
-    return result[0] if single else result
+        nxt = np.asarray(nxt, dtype=np.int32)
+        window = np.concatenate([window, nxt[:, None]], axis=1)[:, -context:]  # crop
+        yield nxt
 
 
 def encode_fixed_length(tokenizer, texts, length: int, pad: str = " ") -> np.ndarray:
