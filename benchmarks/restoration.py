@@ -178,7 +178,9 @@ def sr3(args) -> dict:
     course_lib.seed_everything(args.seed)
     model = R.course_sr_diffusion(scale)
     cond = R.sr_diffusion_condition(R.downscale(train, scale), scale)
-    took = train_for(model, _stream(train, cond, batch_size=64), args.sr3_seconds, epoch_size=len(train))
+    took = train_for(
+        model, _stream(train, cond, batch_size=64), args.sr3_seconds, epoch_size=len(train)
+    )
     small = R.downscale(test, scale)
     start = time.perf_counter()
     drawn = R.diffusion_super_resolve(model, small, steps=50, seed=args.seed)
@@ -188,7 +190,9 @@ def sr3(args) -> dict:
         report = metrics.evaluate_samples(images, value_range=RANGE)
         results[name] = {
             "psnr": float(metrics.psnr(images, test, RANGE).mean()),
-            "agreement": float(np.mean(metrics.predict_classes(images, value_range=RANGE) == labels)),
+            "agreement": float(
+                np.mean(metrics.predict_classes(images, value_range=RANGE) == labels)
+            ),
             "fid": report.fid,
             "floor_fid": report.floor_fid,
         }

@@ -545,7 +545,9 @@ def diffusion_super_resolve(model, low, *, steps: int = 50, seed: int = 0) -> np
             f"got {low.shape[1]}x{low.shape[2]}"
         )
     cond = sr_diffusion_condition(low, scale)
-    return model.sample(len(low), seed=as_seed(seed), steps=as_positive_int(steps, "steps"), cond=cond)
+    return model.sample(
+        len(low), seed=as_seed(seed), steps=as_positive_int(steps, "steps"), cond=cond
+    )
 
 
 # ======================================================================= pix2pix
