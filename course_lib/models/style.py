@@ -304,6 +304,23 @@ def style_targets(features: StyleFeatures, style_images) -> list:
 # ====================================================================== Gatys' optimisation
 
 
+def optimisation_step(image, loss_fn, optimizer):
+    """One step of optimising a picture: the gradient of ``loss_fn(image)`` with respect
+    to the ``tf.Variable`` ``image``, one ``optimizer`` update, then the pixels put back
+    into [0, 1] *with assign* (so ``image`` stays the same variable). Returns the loss
+    before the step."""
+    if not isinstance(image, tf.Variable):
+        raise TypeError(
+            f"image must be a tf.Variable (an optimiser can only update a variable); got {type(image).__name__}"
+        )
+    with tf.GradientTape() as tape:
+        loss = loss_fn(image)
+    gradient = tape.gradient(loss, image)
+    optimizer.apply_gradients([(gradient, image)])
+    image.assign(tf.clip_by_value(image, 0.0, 1.0))
+    return loss
+
+
 class GatysTransfer:
     """Optimise a picture until its features match a content photo and a style image.
 
@@ -369,12 +386,14 @@ class GatysTransfer:
         return out
 
     def _eager_step(self):
-        with tf.GradientTape() as tape:
-            losses = self.losses()
-        gradient = tape.gradient(losses["total"], self.image)
-        self.optimizer.apply_gradients([(gradient, self.image)])
-        self.image.assign(tf.clip_by_value(self.image, 0.0, 1.0))
-        return losses
+        parts = {}
+
+        def total(image):
+            parts.update(self.losses(image))
+            return parts["total"]
+
+        optimisation_step(self.image, total, self.optimizer)
+        return parts
 
     def step(self) -> dict:
         """One compiled optimisation step; returns the losses before it, as floats."""
