@@ -139,6 +139,7 @@ def _step_cases():
 
 @exercise(
     points=3,
+    kind="training step",
     forbid=[style.optimisation_step],
     see="Gatys' method: paint by gradient descent",
     hint="Record loss_fn(image) on a gradient tape, take the gradient with respect to the "
