@@ -18,7 +18,7 @@ network; the first line says which) at ``--size`` pixels (default 256):
   Gatys' at 100x less time per picture or better.
 
 Smaller sizes make it a smoke test (``tests/test_benchmarks.py``): ``--size 16 --steps 2
---fast-seconds 1 --n-train 8 --patch 16 --widths 4,4,8,8,8``. ``main(argv)`` returns the figures as a dict.
+--fast-seconds 1 --n-train 8 --patch 16 --widths 4,4,8,8,8 --width 4``. ``main(argv)`` returns the figures as a dict.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--patch", type=int, default=64, help="side of a training patch")
     parser.add_argument("--content", default="coffee", help="a held-out photo (data.photo_names)")
     parser.add_argument("--style", default="starry_night", help="a style (data.styles.STYLE_NAMES)")
+    parser.add_argument("--width", type=int, default=16, help="the fast network's first width")
     parser.add_argument(
         "--widths",
         default=None,
@@ -88,7 +89,7 @@ def main(argv=None) -> dict:
     results["gatys"] = {"style": s, "content": c, "ms": gatys_ms, "steps": args.steps}
 
     photos, _ = data.load_photo_patches("train", n=args.n_train, size=args.patch, channels="rgb")
-    fast = style.course_stylizer(features, painting)
+    fast = style.course_stylizer(features, painting, width=args.width)
     trained = train_for(fast, photos, args.fast_seconds)
     out = fast.stylize(content)
     s, c = _losses(transfer, out)

@@ -132,7 +132,7 @@ def test_style_benchmark_runs_small(monkeypatch, capsys):
     bench = load("bench_style", monkeypatch)
     results = bench.main(
         ["--size", "16", "--steps", "2", "--fast-seconds", "1", "--n-train", "8", "--patch", "16"]
-        + ["--widths", "4,4,8,8,8"]
+        + ["--widths", "4,4,8,8,8", "--width", "4"]
     )
     out = capsys.readouterr().out
     for key in ("content photo", "colour histogram", "gatys", "fast"):
