@@ -297,3 +297,54 @@ class WipeCompare:
     def show(self, mode: str = "auto"):
         """The live slider, or the static figure where widgets cannot be seen."""
         return _show(self, mode, "showing the two pictures and a wipe at half way")
+
+
+def _png_rgb(image: np.ndarray, zoom: int) -> bytes:
+    """An RGB image in [0, 1] as PNG bytes, each pixel drawn as a zoom x zoom block."""
+    import matplotlib.pyplot as plt
+
+    big = np.repeat(np.repeat(np.clip(image, 0, 1), zoom, axis=0), zoom, axis=1)
+    buffer = io.BytesIO()
+    plt.imsave(buffer, big, format="png")
+    return buffer.getvalue()
+
+
+class ImageSlider:
+    """A slider that steps through pictures made beforehand (chapter 08: a style weight,
+    a blend between two styles). Images are RGB ``(h, w, 3)`` in [0, 1], one per label.
+    :meth:`show` falls back to a static row of all of them where no widget front end runs.
+    """
+
+    def __init__(self, images, labels, *, description: str = "", zoom: int = 2):
+        self.images = np.clip(np.asarray(images, np.float32), 0, 1)
+        if self.images.ndim != 4 or self.images.shape[-1] != 3:
+            raise ValueError(f"images must be RGB (n, h, w, 3); got shape {self.images.shape}")
+        self.labels = [str(label) for label in labels]
+        if len(self.labels) != len(self.images):
+            raise ValueError(
+                f"one label per image: {len(self.images)} images, {len(self.labels)} labels"
+            )
+        self.description, self.zoom = description, as_positive_int(zoom, "zoom")
+
+    def widget(self):
+        import ipywidgets as w
+
+        picture = w.Image(value=_png_rgb(self.images[0], self.zoom), format="png")
+        caption = w.Label(self.labels[0])
+        slider = w.IntSlider(value=0, min=0, max=len(self.images) - 1, description=self.description)
+
+        def move(change):
+            picture.value = _png_rgb(self.images[change["new"]], self.zoom)
+            caption.value = self.labels[change["new"]]
+
+        slider.observe(move, names="value")
+        return w.VBox([slider, caption, picture])
+
+    def static_figure(self):
+        from course_lib import viz
+
+        return viz.image_grid(self.images, len(self.images), titles=self.labels, value_range=(0, 1))
+
+    def show(self, mode: str = "auto"):
+        """The live slider, or the static row where widgets cannot be seen."""
+        return _show(self, mode, f"showing every step of the slider ({self.description})")

@@ -133,3 +133,17 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     assert "SR3 x4 Fashion-MNIST, sr3" in out
     p2p = results["pix2pix"]
     assert math.isfinite(p2p["l1"]) and math.isfinite(p2p["fid"]) and 0 <= p2p["agreement"] <= 1
+
+
+def test_style_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("bench_style", monkeypatch)
+    results = bench.main(
+        ["--size", "16", "--steps", "2", "--fast-seconds", "1", "--n-train", "8", "--patch", "16"]
+        + ["--widths", "4,4,8,8,8", "--width", "4"]
+    )
+    out = capsys.readouterr().out
+    for key in ("content photo", "colour histogram", "gatys", "fast"):
+        assert math.isfinite(results[key]["style"]) and math.isfinite(results[key]["content"])
+    assert results["content photo"]["content"] == pytest.approx(0.0, abs=1e-6)
+    assert results["fast"]["ms"] > 0 and results["gatys"]["ms"] > 0
+    assert "target (fast within 1.5x of Gatys' style loss" in out and "features: " in out

@@ -75,7 +75,7 @@ def test_fetch_is_silent_when_the_photos_are_there(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     folder = tmp_path / "opencv-photos"
     folder.mkdir()
-    for name in photos.OPENCV_PHOTOS:
+    for name in photos.OPENCV_PHOTOS + photos.OPENCV_PAINTINGS:
         (folder / name).write_bytes(b"x")
     lines = []
     assert data.fetch_opencv_photos(say=lines.append) == folder

@@ -1,4 +1,5 @@
-"""Extract the sample photos of Debian's opencv-doc for chapter 05 (setup runs this).
+"""Extract the sample photos of Debian's opencv-doc for chapter 05, and its painting
+(Starry Night) for chapter 08 (setup runs this).
 
     python tools/fetch_opencv_photos.py
 

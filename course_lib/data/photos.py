@@ -50,7 +50,7 @@ SKIMAGE_PHOTOS = (
 SKLEARN_PHOTOS = ("china", "flower")
 MATPLOTLIB_PHOTOS = ("grace_hopper",)
 # natural photos among opencv-doc's samples (logos, charts, text and chessboards left out;
-# starry_night is a painting, kept for chapter 08)
+# starry_night is a painting: it is extracted too, for chapter 08, but never cut into patches)
 OPENCV_PHOTOS = (
     "HappyFish.jpg",
     "aero1.jpg",
@@ -72,6 +72,8 @@ OPENCV_PHOTOS = (
     "squirrel_cls.jpg",
     "stuff.jpg",
 )
+# paintings among opencv-doc's samples: style images for chapter 08 (Van Gogh, public domain)
+OPENCV_PAINTINGS = ("starry_night.jpg",)
 # photos kept for testing: none of them gives a single training patch
 HELD_OUT_PHOTOS = frozenset(
     {"astronaut", "coffee", "grace_hopper", "flower", "baboon", "fruits", "leuvenB", "home"}
@@ -101,16 +103,18 @@ def _opencv_dirs() -> list[Path]:
 def fetch_opencv_photos(
     *, timeout: float = 600.0, say: Callable[[str], object] = print
 ) -> Path | None:
-    """Extract opencv-doc's sample photos into :func:`opencv_photos_dir`; for setup.
+    """Extract opencv-doc's sample photos (and its painting, :data:`OPENCV_PAINTINGS`)
+    into :func:`opencv_photos_dir`; for setup.
 
     Quick and silent when they are there already. Otherwise ``apt-get download
     opencv-doc`` (96 MB, no root needed) into a temporary folder, then only the photos of
     :data:`OPENCV_PHOTOS` are taken from ``dpkg-deb --fsys-tarfile``; the package itself is
-    deleted. It never raises: without apt-get, offline, or on any failure it says so in one
+    deleted (:data:`OPENCV_PAINTINGS` are taken too, for chapter 08). It never raises: without apt-get, offline, or on any failure it says so in one
     line and returns None (the course then uses the other sources).
     """
     target = opencv_photos_dir()
-    if all((target / name).is_file() for name in OPENCV_PHOTOS):
+    wanted = OPENCV_PHOTOS + OPENCV_PAINTINGS
+    if all((target / name).is_file() for name in wanted):
         return target
     if OPENCV_DEBIAN_DIR.is_dir():
         return OPENCV_DEBIAN_DIR
@@ -133,7 +137,7 @@ def fetch_opencv_photos(
             staged = Path(tmp) / "photos"
             staged.mkdir()
             with tarfile.open(tar_path) as tar:
-                for name in OPENCV_PHOTOS:
+                for name in wanted:
                     member = tar.getmember(_OPENCV_MEMBER + name)
                     (staged / name).write_bytes(tar.extractfile(member).read())
             if target.exists():

@@ -1,0 +1,168 @@
+"""Tests of chapter 08's exercise checks (course_lib/checks/ch08.py): the reference answers
+pass (copies of solutions/08_style_transfer.ipynb's), answers that call the library fail
+with "Write it yourself", and the likely wrong answers fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib import grading
+from course_lib.checks import ch08
+from course_lib.models import style
+
+ROOT = Path(__file__).resolve().parents[1]
+STEM = "08_style_transfer"
+POINTS = {"gram_matrix": 1, "total_variation": 1, "optimisation_step": 3}
+
+
+@pytest.fixture(autouse=True)
+def lenient(monkeypatch):
+    for name in ("NBGRADER_EXECUTION", "COURSE_STRICT", "COURSE_GRADING_LOG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(name, fn) -> grading.Verdict:
+    return getattr(ch08, name)(fn)
+
+
+# -- the reference answers, copied from the solutions notebook -------------------------------
+
+
+def gram_matrix(features):
+    b, h, w, c = features.shape
+    flat = features.reshape(b, h * w, c)
+    return np.einsum("bpi,bpj->bij", flat, flat) / (h * w)
+
+
+def total_variation(images):
+    down = images[:, 1:] - images[:, :-1]
+    across = images[:, :, 1:] - images[:, :, :-1]
+    return (down**2).mean() + (across**2).mean()
+
+
+def optimisation_step(image, loss_fn, optimizer):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(image)
+    gradient = tape.gradient(loss, image)
+    optimizer.apply_gradients([(gradient, image)])
+    image.assign(tf.clip_by_value(image, 0.0, 1.0))
+    return loss
+
+
+REFERENCE = {f.__name__: f for f in (gram_matrix, total_variation, optimisation_step)}
+
+LIBRARY = {
+    "gram_matrix": lambda f: style.gram_matrix(f).numpy(),
+    "total_variation": lambda x: float(style.total_variation(x)),
+    "optimisation_step": lambda im, fn, opt: style.optimisation_step(im, fn, opt),
+}
+
+
+# -- wrong answers learners are likely to write ------------------------------------------------
+
+
+def _gram(f, divide):
+    b, h, w, c = f.shape
+    flat = f.reshape(b, h * w, c)
+    return np.einsum("bpi,bpj->bij", flat, flat) / divide(h, w, c)
+
+
+def _step(image, loss_fn, optimizer, *, clip="assign", sign=1.0, ret=True):
+    with tf.GradientTape() as tape:
+        loss = loss_fn(image)
+    gradient = tape.gradient(loss, image)
+    optimizer.apply_gradients([(sign * gradient, image)])
+    if clip == "assign":
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+    elif clip == "rebind":
+        image = tf.clip_by_value(image, 0.0, 1.0)  # the guide's mistake: the variable is untouched
+    return loss if ret else None
+
+
+def _step_after(image, loss_fn, optimizer):
+    """Returns the loss after the step, not before."""
+    _step(image, loss_fn, optimizer)
+    return loss_fn(image)
+
+
+WRONG = [
+    ("gram_matrix", "sum, not mean", lambda f: _gram(f, lambda h, w, c: 1)),
+    ("gram_matrix", "divided by h*w*c", lambda f: _gram(f, lambda h, w, c: h * w * c)),
+    ("gram_matrix", "batch summed away", lambda f: _gram(f, lambda h, w, c: h * w).sum(0)),
+    ("gram_matrix", "positions, not channels", lambda f: _positions_gram(f)),
+    ("gram_matrix", "a TensorFlow tensor", lambda f: tf.constant(gram_matrix(f))),
+    ("total_variation", "absolute differences", lambda x: _tv(x, np.abs)),
+    ("total_variation", "only down", lambda x: (np.diff(x, axis=1) ** 2).mean()),
+    ("total_variation", "only across", lambda x: (np.diff(x, axis=2) ** 2).mean()),
+    (
+        "total_variation",
+        "sums",
+        lambda x: (np.diff(x, axis=1) ** 2).sum() + (np.diff(x, axis=2) ** 2).sum(),
+    ),
+    ("total_variation", "averaged directions", lambda x: total_variation(x) / 2),
+    ("total_variation", "a constant image scores 1", lambda x: total_variation(x) + 1.0),
+    (
+        "optimisation_step",
+        "clip rebinds the name",
+        lambda im, fn, o: _step(im, fn, o, clip="rebind"),
+    ),
+    ("optimisation_step", "no clip", lambda im, fn, o: _step(im, fn, o, clip=None)),
+    ("optimisation_step", "gradient ascent", lambda im, fn, o: _step(im, fn, o, sign=-1.0)),
+    ("optimisation_step", "returns nothing", lambda im, fn, o: _step(im, fn, o, ret=False)),
+    ("optimisation_step", "loss after the step", _step_after),
+    ("optimisation_step", "never steps", lambda im, fn, o: fn(im)),
+]
+
+
+def _positions_gram(f):
+    b, h, w, c = f.shape
+    flat = f.reshape(b, h * w, c)
+    return np.einsum("bpi,bqi->bpq", flat, flat) / c
+
+
+def _tv(x, fn):
+    return fn(np.diff(x, axis=1)).mean() + fn(np.diff(x, axis=2)).mean()
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+
+def test_every_exercise_is_registered_with_its_points():
+    assert {name: spec.points for name, spec in ch08.exercise.specs.items()} == POINTS
+    assert ch08.exercise.notebook == STEM
+    assert (ROOT / "notebooks" / f"{STEM}.ipynb").exists()
+
+
+@pytest.mark.parametrize("name", sorted(POINTS))
+def test_reference_solution_passes(name):
+    verdict = run(name, REFERENCE[name])
+    assert verdict.status == grading.PASSED, verdict.message
+    assert verdict.points == POINTS[name]
+
+
+@pytest.mark.parametrize("name", sorted(POINTS))
+def test_calling_the_library_fails(name):
+    verdict = run(name, LIBRARY[name])
+    assert verdict.status == grading.FAILED, (verdict.status, verdict.message)
+    assert "Write it yourself" in verdict.message and verdict.points == 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name, why, answer", WRONG, ids=[f"{n}-{w}" for n, w, _ in WRONG])
+def test_wrong_answer_does_not_pass(name, why, answer):
+    verdict = run(name, answer)
+    assert verdict.status == grading.FAILED, f"{name}: '{why}' passed"
+    assert verdict.points == 0
+
+
+def test_the_guide_s_clip_gets_the_assign_hint():
+    verdict = run("optimisation_step", lambda im, fn, o: _step(im, fn, o, clip="rebind"))
+    assert "assign" in verdict.message
+
+
+def test_every_exercise_has_wrong_answers():
+    assert {name for name, _, _ in WRONG} == set(POINTS)
