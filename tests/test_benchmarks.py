@@ -126,3 +126,13 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     assert "PSNR in the hole" in out
     p2p = results["pix2pix"]
     assert math.isfinite(p2p["l1"]) and math.isfinite(p2p["fid"]) and 0 <= p2p["agreement"] <= 1
+
+
+def test_video_benchmark_runs_small(monkeypatch):
+    bench = load("bench_video", monkeypatch)
+    results = bench.main(["--seconds", "2", "--n-train", "64", "--n-test", "8"])
+    assert results["training"]["steps"] >= 1
+    for name in ("model", "copy last frame", "linear extrapolation"):
+        assert set(results["psnr"][name]) == {1, 5, 10}
+        assert all(math.isfinite(v) for v in results["psnr"][name].values())
+    assert set(results["beats_baselines"]) == {1, 5, 10}
