@@ -83,9 +83,9 @@ def build_frame_predictor(context: int = 4, size: int = 32, width: int = 32) -> 
     channels, so the first convolution compares them (that is how it sees motion). Two
     stride-2 levels widen the view to follow a sprite moving a few pixels a frame; a
     skip brings back the full-size detail. The network draws the *change* from the last
-frame (a ``tanh`` layer that starts at zero), so it starts as "copy the last frame"
-rather than as a black frame, which squared error on a mostly black picture would
-otherwise settle on. Output (n, size, size, 1), clipped to [0, 1].
+    frame (a ``tanh`` layer that starts at zero), so it starts as "copy the last frame"
+    rather than as a black frame, which squared error on a mostly black picture would
+    otherwise settle on. Output (n, size, size, 1), clipped to [0, 1].
     """
     context = as_positive_int(context, "context")
     size = as_int(size, "size", minimum=8)
