@@ -222,6 +222,99 @@ def as_masks(masks, images, *, name: str = "mask") -> np.ndarray:
     return np.broadcast_to(arr, (len(images), *arr.shape[1:])).astype(np.float32)
 
 
+def as_videos(
+    videos,
+    *,
+    name: str = "videos",
+    frames: int | None = None,
+    min_frames: int = 1,
+    size: int | None = None,
+    value_range=None,
+    min_count: int = 1,
+    range_slack: float = _RANGE_SLACK,
+) -> np.ndarray:
+    """A batch of grey videos as float32 ``(n, frames, height, width, 1)``, checked.
+
+    ``(n, frames, height, width)`` is accepted and given its channel. ``frames`` (exactly)
+    or ``min_frames`` (at least) say how many frames each video needs; ``size``, when
+    given, is the height and width every frame must have; ``value_range`` the range every
+    pixel must lie in.
+    """
+    if videos is None or isinstance(videos, (str, bytes, dict)):
+        raise TypeError(f"{name} must be an array of videos; got {type(videos).__name__}")
+    if hasattr(videos, "element_spec"):
+        raise TypeError(f"{name} must be an array of videos here, not a tf.data.Dataset")
+    arr = _to_numpy(videos)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric (an array of numbers); got dtype {arr.dtype}")
+    if arr.ndim == 4:
+        arr = arr[..., None]
+    if arr.ndim != 5 or arr.shape[-1] != 1:
+        raise ValueError(
+            f"{name} must have shape (n, frames, height, width, 1) (or (n, frames, height, "
+            f"width)) for grey videos; got {np.shape(videos)}"
+        )
+    if len(arr) < min_count:
+        what = "is empty" if len(arr) == 0 else f"has {len(arr)} video(s)"
+        raise ValueError(f"{name} {what}; need at least {min_count}")
+    if frames is not None and arr.shape[1] != frames:
+        raise ValueError(f"{name} must have {frames} frames each; got {arr.shape[1]}")
+    if arr.shape[1] < min_frames:
+        raise ValueError(f"{name} must have at least {min_frames} frames each; got {arr.shape[1]}")
+    if size is not None and arr.shape[2:4] != (size, size):
+        raise ValueError(
+            f"{name} must have frames of {size}x{size} pixels; got {arr.shape[2]}x{arr.shape[3]}"
+        )
+    arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contain NaN or infinity (has training diverged?)")
+    if value_range is not None:
+        low, high = value_range_pair(value_range)
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+        slack = range_slack * (high - low)
+        if lo < low - slack or hi > high + slack:
+            looks = " (that looks like 0-255 pixels)" if hi > 2.0 else ""
+            raise ValueError(
+                f"{name} range from {lo:.3g} to {hi:.3g}{looks}, but pixels must be in "
+                f"[{low:g}, {high:g}] here: make them with "
+                f"data.moving_sprites(..., value_range=({low:g}, {high:g}))"
+            )
+    return arr
+
+
+NUM_KEYPOINTS = 17  # COCO's body keypoints: nose, eyes, ears, shoulders ... ankles
+
+
+def as_poses(poses, *, name: str = "poses", min_frames: int = 1, channels=(2, 3)) -> np.ndarray:
+    """Keypoint sequences as float32 ``(n, frames, 17, c)``, checked.
+
+    ``c`` is 3 for (x, y, confidence) or 2 for (x, y); ``channels`` lists which are
+    accepted. One sequence ``(frames, 17, c)`` becomes a batch of one.
+    """
+    if poses is None or isinstance(poses, (str, bytes, dict)):
+        raise TypeError(f"{name} must be an array of keypoints; got {type(poses).__name__}")
+    arr = _to_numpy(poses)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must be numbers; got dtype {arr.dtype}")
+    if arr.ndim == 3:
+        arr = arr[None]
+    want = " or ".join(str(c) for c in channels)
+    if arr.ndim != 4 or arr.shape[2] != NUM_KEYPOINTS or arr.shape[3] not in channels:
+        raise ValueError(
+            f"{name} must have shape (n, frames, {NUM_KEYPOINTS}, {want}) (keypoints x "
+            f"(x, y[, confidence])); got {np.shape(poses)}"
+        )
+    if len(arr) == 0 or arr.shape[1] < min_frames:
+        raise ValueError(
+            f"{name} must hold at least one sequence of at least {min_frames} frames; "
+            f"got {arr.shape}"
+        )
+    arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contain NaN or infinity")
+    return arr
+
+
 # -- labels, codes, scores ------------------------------------------------------------------
 
 

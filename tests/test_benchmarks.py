@@ -147,3 +147,13 @@ def test_style_benchmark_runs_small(monkeypatch, capsys):
     assert results["content photo"]["content"] == pytest.approx(0.0, abs=1e-6)
     assert results["fast"]["ms"] > 0 and results["gatys"]["ms"] > 0
     assert "target (fast within 1.5x of Gatys' style loss" in out and "features: " in out
+
+
+def test_video_benchmark_runs_small(monkeypatch):
+    bench = load("bench_video", monkeypatch)
+    results = bench.main(["--seconds", "2", "--n-train", "64", "--n-test", "8"])
+    assert results["training"]["steps"] >= 1
+    for name in ("model", "copy last frame", "linear extrapolation"):
+        assert set(results["psnr"][name]) == {1, 5, 10}
+        assert all(math.isfinite(v) for v in results["psnr"][name].values())
+    assert set(results["beats_baselines"]) == {1, 5, 10}

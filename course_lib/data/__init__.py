@@ -10,12 +10,13 @@ Families:
   word-order task;
 * :mod:`~course_lib.data.toy`: small data sets generated on the spot (2-D smiley points);
 * :mod:`~course_lib.data.photos`: real photos that packages ship (scikit-image,
-  scikit-learn, matplotlib, Debian's opencv-doc), cut into patches, split by photo.
+  scikit-learn, matplotlib, Debian's opencv-doc), cut into patches, split by photo;
+* :mod:`~course_lib.data.video`: videos and motion generated with a seed (Fashion-MNIST
+  items or shapes bouncing on a small canvas, a walking stick figure's 17 keypoints).
 
 Shared by the families: :mod:`~course_lib.data.errors` (:class:`DataNotFoundError`,
 :class:`DataFileError`) and :mod:`~course_lib.data.download` (``$COURSE_DATA_DIR``, the
-Keras cache and the checked download). Music and video will be further modules
-beside these.
+Keras cache and the checked download). Music will be a further module beside these.
 
 Every loader says in one printed line which source it used. Notebooks use the names
 re-exported here (``data.load_fashion_mnist``, ``data.load_text_corpus`` ...); the
@@ -62,19 +63,33 @@ from course_lib.data.text import (
     word_order_examples,
 )
 from course_lib.data.toy import smiley_points
+from course_lib.data.video import (
+    KEYPOINT_NAMES,
+    SKELETON,
+    VIDEO_FRAMES,
+    VIDEO_SIZE,
+    draw_poses,
+    moving_sprites,
+    walker_poses,
+)
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "HELD_OUT_PHOTOS",
     "IMAGE_SHAPE",
+    "KEYPOINT_NAMES",
     "SHAKESPEARE_HELD_OUT_PLAYS",
     "SHAKESPEARE_PLAYS",
     "SHAKESPEARE_TRAIN_PLAYS",
+    "SKELETON",
     "TEXT_SOURCES",
+    "VIDEO_FRAMES",
+    "VIDEO_SIZE",
     "DataFileError",
     "DataNotFoundError",
     "TextCorpus",
     "clear_cache",
+    "draw_poses",
     "fashion_mnist_sources",
     "fetch_opencv_photos",
     "fetch_shakespeare_plays",
@@ -85,6 +100,7 @@ __all__ = [
     "load_photo",
     "load_photo_patches",
     "load_text_corpus",
+    "moving_sprites",
     "photo_names",
     "photo_split",
     "python_docs_text",
@@ -97,5 +113,6 @@ __all__ = [
     "strip_gutenberg",
     "to_luma",
     "value_range_pair",
+    "walker_poses",
     "word_order_examples",
 ]
