@@ -599,6 +599,7 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int = 0,
+    forced=None,
 ) -> np.ndarray:
     """Write ``steps`` new tokens after ``prompt_ids``, one at a time.
 
@@ -606,6 +607,10 @@ def generate(
     cropped), divides the last position's logits by ``temperature``, keeps the ``top_k``
     most likely tokens and/or the ``top_p`` nucleus, and draws the next token. The same
     ``seed`` gives the same text.
+
+    ``forced`` (optional, one int per new token) writes a given token instead of drawing
+    one wherever it is >= 0 (-1: draw); the draws elsewhere stay those of the same seed.
+    Chapter 06 harmonises a melody this way.
 
     Returns the prompt followed by the new tokens: int32 of shape (steps + prompt length,)
     for a 1-D prompt, (batch, steps + prompt length) for a batch of prompts.
@@ -623,6 +628,12 @@ def generate(
         raise ValueError(f"top_k must be None or an int from 1 to {vocab}; got {top_k!r}")
     if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be None or a probability in (0, 1]; got {top_p!r}")
+    if forced is not None:
+        forced = np.asarray(forced)
+        if forced.shape != (steps,) or not np.issubdtype(forced.dtype, np.integer):
+            raise ValueError(f"forced must be {steps} ints (-1 = draw); got {forced.shape}")
+        if forced.max(initial=-1) >= vocab:
+            raise ValueError(f"forced tokens must be below the vocabulary size {vocab}")
     step = None
     if not isinstance(model, BigramModel):
         step = _SAMPLERS.get(model)
@@ -635,6 +646,9 @@ def generate(
     )
     out = [ids]
     for i in range(steps):
+        if forced is not None and forced[i] >= 0:
+            out.append(np.full((len(ids), 1), forced[i], dtype=np.int32))
+            continue
         window = np.concatenate(out, axis=1)[:, -context:]  # crop to the model's context
         seed_pair = tf.constant([seed, i], dtype=tf.int32)
         if step is None:  # the bigram model: its scores are a table lookup
