@@ -7,7 +7,7 @@ In teaching order:
   a MIDI pitch (a note starts), :data:`HOLD` (the voice's note goes on) or :data:`REST`.
   Each piece starts with one step of :data:`MAJOR` or :data:`MINOR` tokens: it marks
   where a piece begins and says its mode, so a sample can be asked for in either.
-  :func:`encode_chorale` / :func:`decode_grid` (exact on the grid), :func:`flatten` /
+  :func:`encode_voice`, :func:`encode_chorale` / :func:`decode_grid` (exact on the grid), :func:`flatten` /
   :func:`unflatten`, :func:`chorale_tokens` (a stream of pieces for training).
 - **Baselines**: :class:`RepeatChord` (every voice holds what it played) and
   :class:`NGram` (counts of what followed the last n - 1 tokens). The networks are
@@ -17,7 +17,8 @@ In teaching order:
   temperature, top-k, top-p): :func:`continue_chorale`, and :func:`harmonize`, which writes
   a given soprano and lets the model fill in alto, tenor and bass (the soprano comes
   first in each step, so the model has heard it before it picks the other three).
-- **Measures** of music theory on real and generated pieces: :func:`music_measures`
+- **Measures** of music theory on real and generated pieces (:func:`count_parallels`,
+  :func:`in_key_share`): :func:`music_measures`
   (share of notes in the key, voices in their ranges, parallel fifths and octaves per
   hundred beats, voice crossings).
 - **Output**: :func:`to_score` (music21), :func:`write_midi` / :func:`read_midi_notes`,
@@ -107,27 +108,39 @@ def on_grid(chorale: Chorale, steps_per_quarter: int = STEPS_PER_QUARTER) -> boo
     )
 
 
+def encode_voice(notes, steps: int, steps_per_quarter: int = STEPS_PER_QUARTER) -> np.ndarray:
+    """One voice's notes ``[(onset, length, pitch), ...]`` -> ``steps`` tokens (int32).
+
+    A note puts its pitch token on its first step and HOLD on the others; every step no
+    note covers is REST. Onsets and ends are rounded to the nearest step (a note keeps at
+    least one step); a note past the last step is cut off.
+    """
+    steps = as_int(steps, "steps", minimum=0)
+    steps_per_quarter = as_positive_int(steps_per_quarter, "steps_per_quarter")
+    tokens = np.full(steps, REST, dtype=np.int32)
+    for onset, length, pitch in sorted(notes):
+        start = round(onset * steps_per_quarter)
+        end = max(start + 1, round((onset + length) * steps_per_quarter))
+        if start >= steps:
+            continue
+        tokens[start] = pitch_token(pitch)
+        tokens[start + 1 : end] = HOLD
+    return tokens
+
+
 def encode_chorale(chorale: Chorale, steps_per_quarter: int = STEPS_PER_QUARTER) -> np.ndarray:
     """A chorale -> int32 grid (steps, 4): one token per voice per step, soprano first.
 
-    A note fills its first step with its pitch token and its other steps with HOLD;
-    silence is REST. Onsets and lengths are rounded to the nearest step (a note keeps at
-    least one step), so a chorale on the grid (:func:`on_grid`) comes back exactly.
+    Each column is :func:`encode_voice` of one voice. A chorale on the grid
+    (:func:`on_grid`) comes back exactly from :func:`decode_grid`.
     """
     if not isinstance(chorale, Chorale):
         raise TypeError(f"chorale must be a Chorale (from load_chorales); got {type(chorale)}")
     steps_per_quarter = as_positive_int(steps_per_quarter, "steps_per_quarter")
     steps = max(1, round(chorale.length * steps_per_quarter))
-    grid = np.full((steps, NUM_VOICES), REST, dtype=np.int32)
-    for v, voice in enumerate(chorale.voices):
-        for onset, length, pitch in sorted(voice):
-            start = round(onset * steps_per_quarter)
-            end = max(start + 1, round((onset + length) * steps_per_quarter))
-            if start >= steps:
-                continue
-            grid[start, v] = pitch_token(pitch)
-            grid[start + 1 : end, v] = HOLD
-    return grid
+    return np.stack(
+        [encode_voice(v, steps, steps_per_quarter) for v in chorale.voices], axis=1
+    ).astype(np.int32)
 
 
 def decode_grid(
@@ -466,12 +479,28 @@ def in_key_share(pitches) -> float:
     return best / pcs.size
 
 
+def count_parallels(upper, lower, interval: int = 7) -> int:
+    """How many times two voices move in parallel ``interval`` (7: fifths, 0: octaves).
+
+    ``upper`` and ``lower`` are the two voices' MIDI pitches chord by chord (-1: silent).
+    A parallel is two chords in a row where the voices are ``interval`` apart modulo
+    octaves both times and both move, the same way (both up or both down).
+    """
+    a, b = np.asarray(upper, dtype=np.int64), np.asarray(lower, dtype=np.int64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"upper and lower must be 1-D and of one length; got {a.shape}, {b.shape}")
+    sounding = (a[:-1] >= 0) & (b[:-1] >= 0) & (a[1:] >= 0) & (b[1:] >= 0)
+    move_a, move_b = np.sign(np.diff(a)), np.sign(np.diff(b))
+    same_way = sounding & (move_a == move_b) & (move_a != 0)
+    before, after = (a[:-1] - b[:-1]) % 12, (a[1:] - b[1:]) % 12
+    return int((same_way & (before == interval % 12) & (after == interval % 12)).sum())
+
+
 def parallel_motion(grid, steps_per_quarter: int = STEPS_PER_QUARTER) -> dict:
     """Parallel fifths and octaves per hundred beats (quarter notes) in a grid (steps, 4).
 
-    The chords are compared each time any voice changes. Two voices move in parallel
-    fifths (octaves) when they are a fifth (an octave or unison) apart, modulo octaves,
-    in two chords in a row and both move the same way.
+    The chords are compared each time any voice changes (:func:`count_parallels` on
+    every pair of voices); octaves include unisons.
     """
     arr = _check_tokens(grid)
     sound = _sounding(arr)
@@ -480,13 +509,8 @@ def parallel_motion(grid, steps_per_quarter: int = STEPS_PER_QUARTER) -> dict:
     fifths = octaves = 0
     for i in range(NUM_VOICES):
         for j in range(i + 1, NUM_VOICES):
-            a, b = chords[:, i], chords[:, j]
-            ok = (a[:-1] >= 0) & (b[:-1] >= 0) & (a[1:] >= 0) & (b[1:] >= 0)
-            move_a, move_b = np.sign(a[1:] - a[:-1]), np.sign(b[1:] - b[:-1])
-            same_way = ok & (move_a == move_b) & (move_a != 0)
-            before, after = (a[:-1] - b[:-1]) % 12, (a[1:] - b[1:]) % 12
-            fifths += int((same_way & (before == 7) & (after == 7)).sum())
-            octaves += int((same_way & (before == 0) & (after == 0)).sum())
+            fifths += count_parallels(chords[:, i], chords[:, j], 7)
+            octaves += count_parallels(chords[:, i], chords[:, j], 0)
     beats = max(len(arr) / steps_per_quarter, 1e-9)
     return {
         "fifths_per_100_beats": 100 * fifths / beats,
