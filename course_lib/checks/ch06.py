@@ -13,7 +13,7 @@ from course_lib.models import gpt, music
 exercise = grading.Exercises("06_music_generation")
 
 ENCODING_SECTION = "3.1 The encoding: a grid of tokens"
-MEASURES_SECTION = "6. Does it sound like Bach? Music-theory measures"
+MEASURES_SECTION = "4.6 Does it sound like Bach? Music-theory measures"
 HARMONY_SECTION = "5.2 Harmonising a melody"
 
 
