@@ -235,3 +235,13 @@ def test_sheet_music_is_svg(two):
     svg = M.score_svg(M.encode_chorale(two[1])[:32])
     assert svg.lstrip().startswith("<svg") or "<svg" in svg[:500]
     assert "Soprano" in M.to_score(two[1]).parts[0].partName
+
+
+def test_a_batch_of_openings_is_continued_at_once(tiny_gpt, two):
+    openings = np.stack([M.encode_chorale(c)[:8] for c in two])
+    grids = M.continue_chorale(tiny_gpt, openings, 2, mode=["minor", "major"], seed=0)
+    assert grids.shape == (2, 10, 4)
+    one = M.continue_chorale(tiny_gpt, openings[1], 2, mode="major", seed=0)
+    assert np.array_equal(grids[:, :8], openings) and one.shape == (10, 4)
+    with pytest.raises(ValueError, match="one mode per opening"):
+        M.continue_chorale(tiny_gpt, openings, 2, mode=["minor"])

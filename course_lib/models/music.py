@@ -412,15 +412,26 @@ def continue_chorale(model, opening, steps: int, *, mode="major", **sampling) ->
     :func:`course_lib.models.gpt.generate` (``temperature``, ``top_k``, ``top_p``,
     ``seed``). Returns the whole grid, opening included: (opening + steps, 4). A style
     token that the model writes in the middle (a new piece) becomes a HOLD.
+
+    A batch of openings of one length, (n, steps, 4), with one mode each (a list) or
+    one for all, is written in one pass: (n, opening + steps, 4).
     """
     opening = _check_tokens(opening)
-    if opening.ndim != 2 or opening.shape[1] != NUM_VOICES:
-        raise ValueError(f"opening must be a grid (steps, 4); got shape {opening.shape}")
+    single = opening.ndim == 2
+    batch = opening[None] if single else opening
+    if batch.ndim != 3 or batch.shape[2] != NUM_VOICES:
+        raise ValueError(
+            f"opening must be a grid (steps, 4) or a batch of them (n, steps, 4); "
+            f"got shape {opening.shape}"
+        )
+    modes = [mode] * len(batch) if isinstance(mode, str) else list(mode)
+    if len(modes) != len(batch):
+        raise ValueError(f"give one mode per opening: {len(batch)} openings, {len(modes)} modes")
     steps = as_int(steps, "steps", minimum=0)
-    prompt = np.concatenate([style_step(mode), flatten(opening)])
-    out = gpt.generate(model, prompt, steps * NUM_VOICES, **sampling)[NUM_VOICES:]
-    out = np.where(np.isin(out, (MAJOR, MINOR)), HOLD, out)
-    return unflatten(out)
+    prompts = np.stack([np.concatenate([style_step(m), flatten(g)]) for m, g in zip(modes, batch)])
+    out = gpt.generate(model, prompts, steps * NUM_VOICES, **sampling)[:, NUM_VOICES:]
+    out = np.where(np.isin(out, (MAJOR, MINOR)), HOLD, out).reshape(len(batch), -1, NUM_VOICES)
+    return out[0] if single else out
 
 
 def harmonize(model, soprano, *, mode="major", opening=None, **sampling) -> np.ndarray:
