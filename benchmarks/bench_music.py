@@ -172,6 +172,7 @@ def main(argv=None) -> dict:
             args.sample_steps * M.NUM_VOICES,
             temperature=args.temperature,
             seed=args.seed,
+            align=M.NUM_VOICES,
         )
         grids = [g for row in out for _, g in M.split_pieces(row)[:1]]
         grids = [g[OPENING_STEPS:] for g in grids if len(g) > OPENING_STEPS]

@@ -145,7 +145,17 @@ def tiny_gpt():
     return model
 
 
-def test_generation_never_exceeds_the_context(tiny_gpt, two):
+@pytest.fixture
+def eager_sampler(monkeypatch):
+    """Run generate's sampling step eagerly, so a spy model sees every window's length."""
+
+    def sampler(model):
+        return lambda window, t, k, p, seed: gpt._pick(model(window)[:, -1, :], t, k, p, seed)
+
+    monkeypatch.setattr(gpt, "_sampler", sampler)
+
+
+def test_generation_never_exceeds_the_context(tiny_gpt, two, eager_sampler):
     seen = []
 
     class Spy:
@@ -245,3 +255,21 @@ def test_a_batch_of_openings_is_continued_at_once(tiny_gpt, two):
     assert np.array_equal(grids[:, :8], openings) and one.shape == (10, 4)
     with pytest.raises(ValueError, match="one mode per opening"):
         M.continue_chorale(tiny_gpt, openings, 2, mode=["minor"])
+
+
+def test_the_window_starts_at_a_step_once_it_slides(tiny_gpt, eager_sampler):
+    starts = []
+
+    class Spy:
+        vocab_size, context_length = tiny_gpt.vocab_size, tiny_gpt.context_length
+
+        def __call__(self, ids, training=None):
+            starts.append(np.shape(ids)[1])
+            return tiny_gpt(ids)
+
+    M.continue_chorale(Spy(), np.full((5, 4), M.HOLD), 3, seed=0)  # 24 tokens > 16
+    total = 4 + 20 + np.arange(12)  # tokens before each draw
+    windows = np.minimum(total, 16)
+    windows = np.where(total > 16, 16 - (16 - total) % 4, windows)
+    assert starts == windows.tolist()
+    assert all((t - w) % 4 == 0 for t, w in zip(total, starts))

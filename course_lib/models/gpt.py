@@ -600,6 +600,7 @@ def generate(
     top_p: float | None = None,
     seed: int = 0,
     forced=None,
+    align: int = 1,
 ) -> np.ndarray:
     """Write ``steps`` new tokens after ``prompt_ids``, one at a time.
 
@@ -610,7 +611,10 @@ def generate(
 
     ``forced`` (optional, one int per new token) writes a given token instead of drawing
     one wherever it is >= 0 (-1: draw); the draws elsewhere stay those of the same seed.
-    Chapter 06 harmonises a melody this way.
+    Chapter 06 harmonises a melody this way. ``align`` > 1 crops the window so that it
+    starts at a multiple of ``align`` tokens from the start of the prompt (the window is
+    then up to ``align - 1`` tokens shorter): for a model trained on windows that always
+    start at such a boundary, as chapter 06's four-voice steps are.
 
     Returns the prompt followed by the new tokens: int32 of shape (steps + prompt length,)
     for a 1-D prompt, (batch, steps + prompt length) for a batch of prompts.
@@ -622,6 +626,7 @@ def generate(
     single = np.ndim(prompt_ids) == 1
     ids = _as_ids(prompt_ids, vocab, "prompt_ids")
     steps = as_int(steps, "steps", minimum=0)
+    align = as_positive_int(align, "align")
     if not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(f"temperature must be a number > 0; got {temperature!r}")
     if top_k is not None and (not isinstance(top_k, int) or not 1 <= top_k <= vocab):
@@ -649,7 +654,10 @@ def generate(
         if forced is not None and forced[i] >= 0:
             out.append(np.full((len(ids), 1), forced[i], dtype=np.int32))
             continue
-        window = np.concatenate(out, axis=1)[:, -context:]  # crop to the model's context
+        window = np.concatenate(out, axis=1)
+        if window.shape[1] > context:  # crop to the model's context
+            keep = context - (context - window.shape[1]) % align  # start on a boundary
+            window = window[:, -keep:]
         seed_pair = tf.constant([seed, i], dtype=tf.int32)
         if step is None:  # the bigram model: its scores are a table lookup
             nxt = _pick(tf.constant(model.log_probs[window[:, -1]], tf.float32), *args, seed_pair)

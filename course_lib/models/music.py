@@ -413,6 +413,11 @@ def continue_chorale(model, opening, steps: int, *, mode="major", **sampling) ->
     ``seed``). Returns the whole grid, opening included: (opening + steps, 4). A style
     token that the model writes in the middle (a new piece) becomes a HOLD.
 
+    Once the piece is longer than the model's context, the window it reads always starts
+    at a soprano token (``align=4``): the transformer learned each voice partly from its
+    position, because its training windows all start at a step. Without this its voices
+    got mixed up (the alto's notes in the soprano) once the window slid.
+
     A batch of openings of one length, (n, steps, 4), with one mode each (a list) or
     one for all, is written in one pass: (n, opening + steps, 4).
     """
@@ -429,7 +434,8 @@ def continue_chorale(model, opening, steps: int, *, mode="major", **sampling) ->
         raise ValueError(f"give one mode per opening: {len(batch)} openings, {len(modes)} modes")
     steps = as_int(steps, "steps", minimum=0)
     prompts = np.stack([np.concatenate([style_step(m), flatten(g)]) for m, g in zip(modes, batch)])
-    out = gpt.generate(model, prompts, steps * NUM_VOICES, **sampling)[:, NUM_VOICES:]
+    out = gpt.generate(model, prompts, steps * NUM_VOICES, align=NUM_VOICES, **sampling)
+    out = out[:, NUM_VOICES:]
     out = np.where(np.isin(out, (MAJOR, MINOR)), HOLD, out).reshape(len(batch), -1, NUM_VOICES)
     return out[0] if single else out
 
@@ -450,7 +456,9 @@ def harmonize(model, soprano, *, mode="major", opening=None, **sampling) -> np.n
     forced = np.full((len(soprano), NUM_VOICES), -1, dtype=np.int32)
     forced[:, 0] = soprano
     prompt = np.concatenate([style_step(mode), flatten(opening)])
-    out = gpt.generate(model, prompt, forced.size, forced=forced.reshape(-1), **sampling)
+    out = gpt.generate(
+        model, prompt, forced.size, forced=forced.reshape(-1), align=NUM_VOICES, **sampling
+    )
     out = out[NUM_VOICES:]
     out = np.where(np.isin(out, (MAJOR, MINOR)), HOLD, out)
     return unflatten(out)
