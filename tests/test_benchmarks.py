@@ -157,3 +157,19 @@ def test_video_benchmark_runs_small(monkeypatch):
         assert set(results["psnr"][name]) == {1, 5, 10}
         assert all(math.isfinite(v) for v in results["psnr"][name].values())
     assert set(results["beats_baselines"]) == {1, 5, 10}
+
+
+def test_music_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("bench_music", monkeypatch)
+    results = bench.main(
+        "--minutes 0.03 --chorales 11 --context 32 --val-windows 8 --d-model 32 --layers 1 "
+        "--units 32 --order 3 --samples 1 --sample-steps 40".split()
+    )
+    for name in ("repeat the chord", "5-gram", "3-gram", "transformer", "LSTM"):
+        assert 0 <= results[name]["accuracy"] <= 1 and math.isfinite(results[name]["nll"]), name
+    for name in ("transformer", "LSTM"):
+        assert results[name]["steps"] >= 1
+    real = results["measures"]["held-out chorales"]
+    assert real["in_key"] > 0.8 and "transformer" in results["measures"]
+    out = capsys.readouterr().out
+    assert "non-HOLD" in out and "over the best baseline" in out

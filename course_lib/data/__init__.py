@@ -13,10 +13,12 @@ Families:
   scikit-learn, matplotlib, Debian's opencv-doc), cut into patches, split by photo;
 * :mod:`~course_lib.data.video`: videos and motion generated with a seed (Fashion-MNIST
   items or shapes bouncing on a small canvas, a walking stick figure's 17 keypoints).
+* :mod:`~course_lib.data.chorales`: Bach's four-part chorales from music21's corpus,
+  parsed once and cached, split by chorale, transposed.
 
 Shared by the families: :mod:`~course_lib.data.errors` (:class:`DataNotFoundError`,
 :class:`DataFileError`) and :mod:`~course_lib.data.download` (``$COURSE_DATA_DIR``, the
-Keras cache and the checked download). Music will be a further module beside these.
+Keras cache and the checked download).
 
 Every loader says in one printed line which source it used. Notebooks use the names
 re-exported here (``data.load_fashion_mnist``, ``data.load_text_corpus`` ...); the
@@ -26,6 +28,15 @@ pixel conventions (:data:`IMAGE_SHAPE`, :func:`value_range_pair`) live in
 """
 
 from course_lib.conventions import IMAGE_SHAPE, value_range_pair
+from course_lib.data.chorales import (
+    Chorale,
+    all_keys,
+    chorale_paths,
+    load_chorales,
+    parse_chorale,
+    split_chorales,
+    transpose,
+)
 from course_lib.data.errors import DataFileError, DataNotFoundError
 from course_lib.data.fashion_mnist import (
     FASHION_MNIST_CLASSES,
@@ -74,6 +85,13 @@ from course_lib.data.video import (
 )
 
 __all__ = [
+    "Chorale",
+    "all_keys",
+    "chorale_paths",
+    "load_chorales",
+    "parse_chorale",
+    "split_chorales",
+    "transpose",
     "FASHION_MNIST_CLASSES",
     "HELD_OUT_PHOTOS",
     "IMAGE_SHAPE",

@@ -600,6 +600,8 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int = 0,
+    forced=None,
+    align: int = 1,
 ) -> np.ndarray:
     """Write ``steps`` new tokens after ``prompt_ids``, one at a time.
 
@@ -608,13 +610,28 @@ def generate(
     most likely tokens and/or the ``top_p`` nucleus, and draws the next token. The same
     ``seed`` gives the same text.
 
+    ``forced`` (optional, one int per new token) writes a given token instead of drawing
+    one wherever it is >= 0 (-1: draw); the draws elsewhere stay those of the same seed.
+    Chapter 06 harmonises a melody this way. ``align`` > 1 crops the window so that it
+    starts at a multiple of ``align`` tokens from the start of the prompt (the window is
+    then up to ``align - 1`` tokens shorter): for a model trained on windows that always
+    start at such a boundary, as chapter 06's four-voice steps are.
+
     Returns the prompt followed by the new tokens: int32 of shape (steps + prompt length,)
     for a 1-D prompt, (batch, steps + prompt length) for a batch of prompts.
     """
     single = np.ndim(prompt_ids) == 1
     out = [_as_ids(prompt_ids, getattr(model, "vocab_size", None), "prompt_ids")]
     for nxt in iter_generate(
-        model, prompt_ids, steps, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed
+        model,
+        prompt_ids,
+        steps,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+        forced=forced,
+        align=align,
     ):
         out.append(nxt[:, None])
     result = np.concatenate(out, axis=1)
@@ -630,6 +647,8 @@ def iter_generate(
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int = 0,
+    forced=None,
+    align: int = 1,
 ):
     """:func:`generate`, one step at a time: yields each new token as it is drawn.
 
@@ -643,16 +662,27 @@ def iter_generate(
         raise TypeError("model must have vocab_size and context_length (a GPT or a CharLSTM)")
     ids = _as_ids(prompt_ids, vocab, "prompt_ids")
     steps = as_int(steps, "steps", minimum=0)
+    align = as_positive_int(align, "align")
     if not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(f"temperature must be a number > 0; got {temperature!r}")
     if top_k is not None and (not isinstance(top_k, int) or not 1 <= top_k <= vocab):
         raise ValueError(f"top_k must be None or an int from 1 to {vocab}; got {top_k!r}")
     if top_p is not None and (not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be None or a probability in (0, 1]; got {top_p!r}")
-    return _generate_steps(model, ids, steps, vocab, context, temperature, top_k, top_p, seed)
+    if forced is not None:
+        forced = np.asarray(forced)
+        if forced.shape != (steps,) or not np.issubdtype(forced.dtype, np.integer):
+            raise ValueError(f"forced must be {steps} ints (-1 = draw); got {forced.shape}")
+        if forced.max(initial=-1) >= vocab:
+            raise ValueError(f"forced tokens must be below the vocabulary size {vocab}")
+    return _generate_steps(
+        model, ids, steps, vocab, context, temperature, top_k, top_p, seed, forced, align
+    )
 
 
-def _generate_steps(model, ids, steps, vocab, context, temperature, top_k, top_p, seed):
+def _generate_steps(
+    model, ids, steps, vocab, context, temperature, top_k, top_p, seed, forced, align
+):
     step = None
     if not isinstance(model, BigramModel):
         step = _SAMPLERS.get(model)
@@ -663,15 +693,23 @@ def _generate_steps(model, ids, steps, vocab, context, temperature, top_k, top_p
         tf.constant(int(top_k or 0)),
         tf.constant(float(top_p if top_p is not None else 1.0)),
     )
-    window = ids[:, -context:]
+    sequence = ids  # the prompt and every token so far (crops count from its start)
     for i in range(steps):
-        seed_pair = tf.constant([seed, i], dtype=tf.int32)
-        if step is None:  # the bigram model: its scores are a table lookup
-            nxt = _pick(tf.constant(model.log_probs[window[:, -1]], tf.float32), *args, seed_pair)
+        if forced is not None and forced[i] >= 0:
+            nxt = np.full(len(ids), forced[i], dtype=np.int32)
         else:
-            nxt = step(tf.constant(window), *args, seed_pair)
-        nxt = np.asarray(nxt, dtype=np.int32)
-        window = np.concatenate([window, nxt[:, None]], axis=1)[:, -context:]  # crop
+            window = sequence
+            if window.shape[1] > context:  # crop to the model's context
+                keep = context - (context - window.shape[1]) % align  # start on a boundary
+                window = window[:, -keep:]
+            seed_pair = tf.constant([seed, i], dtype=tf.int32)
+            if step is None:  # the bigram model: its scores are a table lookup
+                scores = tf.constant(model.log_probs[window[:, -1]], tf.float32)
+                nxt = _pick(scores, *args, seed_pair)
+            else:
+                nxt = step(tf.constant(window), *args, seed_pair)
+            nxt = np.asarray(nxt, dtype=np.int32)
+        sequence = np.concatenate([sequence, nxt[:, None]], axis=1)
         yield nxt
 
 
