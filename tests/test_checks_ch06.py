@@ -170,30 +170,5 @@ WRONG = [
 ]
 
 
-# -- the tests -----------------------------------------------------------------------------------
-
-
-def test_every_exercise_is_registered_with_its_points():
-    assert {name: spec.points for name, spec in ch06.exercise.specs.items()} == POINTS
-    assert ch06.exercise.notebook == STEM
-    assert (ROOT / "notebooks" / f"{STEM}.ipynb").exists()
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_reference_solution_passes(name):
-    verdict = run(name, REFERENCE[name])
-    assert verdict.status == grading.PASSED, verdict.message
-    assert verdict.points == POINTS[name]
-
-
-@pytest.mark.parametrize("name", sorted(POINTS))
-def test_calling_the_library_fails(name):
-    verdict = run(name, LIBRARY[name])
-    assert verdict.status == grading.FAILED, (verdict.status, verdict.message)
-    assert "Write it yourself" in verdict.message and verdict.points == 0
-
-
-@pytest.mark.parametrize("name, why, answer", WRONG, ids=[f"{n}-{w}" for n, w, _ in WRONG])
-def test_wrong_answer_does_not_pass(name, why, answer):
-    verdict = run(name, answer)
-    assert verdict.status == grading.FAILED, f"{name}: '{why}' passed"
+# The tables above are tested by tests/test_check_tables.py (registered points, the
+# reference passes, the library call fails, every wrong answer fails).
