@@ -628,6 +628,9 @@ def fit_resumable(
         _write_text(folder / _STATE, json.dumps(state))
     _write_text(base / _LATEST, run_id)
     if done < epochs:
+        # make the optimizer's variables now, eagerly: made inside the first traced step,
+        # each is lifted out of the graph one by one (about a third of a first fit's time)
+        _prepare_for_loading(model, _first_example(x))
         saver = EpochCheckpoint(folder, history, epochs, fingerprint=settings)
         start = time.perf_counter()
         model.fit(
