@@ -1,5 +1,6 @@
-"""The exercise pipeline: generated exercises are in sync, solutions pass every check,
-and every stub fails its check by raising NotImplementedError (and nothing else)."""
+"""The exercise pipeline: generated exercises are in sync, every exercise has a check, and
+every stub fails its check by raising NotImplementedError (and nothing else). That the
+solutions pass every check is nbval's part: it runs solutions/ strict (the root conftest.py)."""
 
 import json
 import os
@@ -48,17 +49,29 @@ def _grade(path: Path, tmp_path: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
-def test_solutions_pass_and_stubs_fail_with_not_implemented(solution, tmp_path):
-    blocks = nbtools.count_solution_blocks(nbformat.read(solution, as_version=4))
-    assert blocks >= 2, "each chapter needs at least two graded exercises"
+def _check_cells(nb) -> list[str]:
+    """The exercises whose check cells the notebook has, in order (nbgrader's grade_id)."""
+    return [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    ]
 
-    solved = _grade(solution, tmp_path)
-    assert len(solved) >= blocks, f"only {len(solved)} checks ran for {blocks} exercises"
-    assert [v["status"] for v in solved] == ["passed"] * len(solved), solved
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_stubs_fail_with_not_implemented_and_every_exercise_has_its_check(solution, tmp_path):
+    # That each solution *passes* its checks is proven by nbval, which runs solutions/
+    # with COURSE_STRICT=1 (the root conftest.py): a check that does not pass raises there.
+    nb = nbformat.read(solution, as_version=4)
+    blocks = nbtools.count_solution_blocks(nb)
+    assert blocks >= 2, "each chapter needs at least two graded exercises"
+    checks = _check_cells(nb)
+    assert len(checks) >= blocks, f"only {len(checks)} check cells for {blocks} exercises"
+    registered = list(nbtools.chapter_points(solution.stem))
+    assert sorted(checks) == sorted(registered), "check cells and the chapter's registry differ"
 
     unsolved = _grade(ROOT / "exercises" / solution.name, tmp_path)
-    assert [v["check"] for v in unsolved] == [v["check"] for v in solved]
+    assert [v["check"] for v in unsolved] == checks
     assert [v["status"] for v in unsolved] == ["not attempted"] * len(unsolved), unsolved
 
 
