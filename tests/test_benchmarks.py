@@ -112,7 +112,7 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     bench = load("restoration", monkeypatch)
     results = bench.main(
         ["--sr-seconds", "1", "--inpaint-seconds", "1", "--p2p-seconds", "1", "--n-train", "64"]
-        + ["--sr3-seconds", "1"]
+        + ["--sr3-seconds", "1", "--diffusion-seconds", "1", "--diffusion-steps", "2"]
         + ["--n-fashion", "64", "--n-test", "8", "--scales", "3"]
     )
     out = capsys.readouterr().out
@@ -133,6 +133,19 @@ def test_restoration_benchmark_runs_small(monkeypatch, capsys):
     assert "SR3 x4 Fashion-MNIST, sr3" in out
     p2p = results["pix2pix"]
     assert math.isfinite(p2p["l1"]) and math.isfinite(p2p["fid"]) and 0 <= p2p["agreement"] <= 1
+    for kind in ("holes", "half"):
+        for method in ("biharmonic", "diffusion"):
+            row = results["diffusion_inpainting"][kind][method]
+            assert math.isfinite(row["psnr"]) and 0 <= row["agreement"] <= 1
+    assert "half masks: class agreement" in out
+
+
+def test_half_masks_hide_the_lower_or_the_right_half(monkeypatch):
+    masks = load("restoration", monkeypatch).half_masks(4, 28)
+    assert masks.shape == (4, 28, 28, 1) and set(np.unique(masks)) == {0.0, 1.0}
+    assert masks.mean() == 0.5
+    assert masks[0, 14:].min() == 1 and masks[0, :14].max() == 0  # lower half
+    assert masks[1, :, 14:].min() == 1 and masks[1, :, :14].max() == 0  # right half
 
 
 def test_style_benchmark_runs_small(monkeypatch, capsys):
