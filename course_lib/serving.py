@@ -8,6 +8,13 @@ in for OpenAI's. This one serves a :class:`course_lib.models.gpt.GPT` and its to
   ``"stream": true``, as server-sent events (``data: {...}`` lines) ending in
   ``data: [DONE]``. ``max_tokens`` (or ``max_completion_tokens``), ``temperature``
   (0 means greedy), ``top_p`` and ``seed`` are honoured;
+- ``POST /v1/responses``: the newer Responses API over the same model: ``input`` (a
+  string, or a list of messages), optional ``instructions`` (a system message),
+  ``max_output_tokens``, ``temperature``, ``top_p``; one ``response`` object, or with
+  ``"stream": true`` the typed events ``response.created``,
+  ``response.output_text.delta`` (one per token), ``response.output_text.done`` and
+  ``response.incomplete`` (the model has no stop token and always writes up to the
+  limit: OpenAI's status for that is ``incomplete``, reason ``max_output_tokens``);
 - errors in OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``: 400 for
   malformed JSON or a bad field, 401 for a wrong key, 404 for an unknown model or path.
 
@@ -248,6 +255,96 @@ def check_chat_request(body, models: dict) -> dict:
     }
 
 
+def check_responses_request(body, models: dict) -> dict:
+    """The settings of a ``/v1/responses`` request, checked, in the chat request's terms.
+
+    ``instructions`` becomes a system message and ``input`` the messages after it (a
+    string is one user message); ``max_output_tokens`` is the reply's token limit.
+    :class:`RequestError` names a bad field by its Responses-API name.
+    """
+    if not isinstance(body, dict):
+        raise RequestError(400, "the request body must be a JSON object")
+    messages = []
+    instructions = body.get("instructions")
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise RequestError(
+                400, f"'instructions' must be a string; got {instructions!r}", param="instructions"
+            )
+        messages.append({"role": "system", "content": instructions})
+    given = body.get("input")
+    if isinstance(given, str) and given:
+        messages.append({"role": "user", "content": given})
+    elif isinstance(given, list) and given:
+        for i, item in enumerate(given):
+            content = item.get("content") if isinstance(item, dict) else None
+            if isinstance(content, list):  # [{"type": "input_text", "text": ...}, ...]
+                texts = [p.get("text") if isinstance(p, dict) else None for p in content]
+                content = "".join(texts) if texts and all(isinstance(t, str) for t in texts) else None
+            if not isinstance(content, str) or not isinstance(item.get("role"), str):
+                raise RequestError(
+                    400,
+                    f"input[{i}] must be a message: an object with a string 'role' and a text "
+                    "'content'",
+                    param=f"input[{i}]",
+                )
+            messages.append({"role": item["role"], "content": content})
+    else:
+        raise RequestError(
+            400,
+            f"'input' must be a non-empty string or a non-empty list of messages; got {given!r}",
+            param="input",
+        )
+    limit = body.get("max_output_tokens")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TOKENS_LIMIT
+    ):
+        raise RequestError(
+            400,
+            f"'max_output_tokens' must be an integer from 1 to {MAX_TOKENS_LIMIT}; got {limit!r}",
+            param="max_output_tokens",
+        )
+    chat = {key: body.get(key) for key in ("model", "temperature", "top_p", "stream", "seed")}
+    return check_chat_request({**chat, "messages": messages, "max_tokens": limit}, models)
+
+
+def _response_object(chat, rid: str, created: int, text: str, settings, n_out: int, done: bool):
+    """A Responses-API ``response``: one assistant message with one ``output_text`` part."""
+    prompt = chat.prompt_tokens(settings["messages"])
+    message = {
+        "type": "message",
+        "id": "msg_" + rid[len("resp_") :],
+        "status": "completed" if done else "in_progress",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}] if done else [],
+    }
+    return {
+        "id": rid,
+        "object": "response",
+        "created_at": created,
+        "model": chat.name,
+        # the model always writes until the limit: OpenAI calls that "incomplete"
+        "status": "incomplete" if done else "in_progress",
+        "incomplete_details": {"reason": "max_output_tokens"} if done else None,
+        "output": [message] if done else [],
+        "parallel_tool_calls": False,
+        "tool_choice": "none",
+        "tools": [],
+        "temperature": settings["temperature"],
+        "top_p": settings["top_p"],
+        "max_output_tokens": settings["max_tokens"],
+        "usage": {
+            "input_tokens": prompt,
+            "output_tokens": n_out,
+            "total_tokens": prompt + n_out,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
+        if done
+        else None,
+    }
+
+
 # -- the HTTP server -------------------------------------------------------------------------
 
 
@@ -314,7 +411,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self._json(200, _model_card(models[name]))
 
     def do_POST(self):  # noqa: N802
-        if self.path.split("?")[0].rstrip("/") != "/v1/chat/completions":
+        path = self.path.split("?")[0].rstrip("/")
+        checks = {"/v1/chat/completions": check_chat_request, "/v1/responses": check_responses_request}
+        if path not in checks:
             return self._error(RequestError(404, f"unknown path {self.path}", code="not_found"))
         if not self._authorised():
             return
@@ -325,13 +424,15 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as err:
                 raise RequestError(400, f"the request body is not valid JSON: {err}") from None
-            settings = check_chat_request(body, self.server.course.models)
+            settings = checks[path](body, self.server.course.models)
         except RequestError as err:
             return self._error(err)
         self.server.course.requests += 1
         if settings["seed"] is None:
             settings["seed"] = self.server.course.requests
         chat = self.server.course.models[settings["model"]]
+        if path == "/v1/responses":
+            return self._respond(chat, settings)
         if settings["stream"]:
             return self._stream(chat, settings)
         pieces = list(_pieces(chat, settings))
@@ -389,6 +490,42 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.write(chunk({}, "length"))
             self.wfile.write(sse_event("[DONE]"))
+        except (BrokenPipeError, ConnectionResetError):  # the client went away: stop drawing
+            pass
+
+
+    def _respond(self, chat, settings) -> None:
+        """``/v1/responses``: one response object, or its stream of typed events."""
+        rid, created = "resp_" + uuid.uuid4().hex[:24], int(time.time())
+        if not settings["stream"]:
+            pieces = list(_pieces(chat, settings))
+            body = _response_object(chat, rid, created, "".join(pieces), settings, len(pieces), True)
+            return self._json(200, body)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        number = iter(range(10**9))
+        item = "msg_" + rid[len("resp_") :]
+
+        def event(kind, **fields):
+            data = {"type": kind, "sequence_number": next(number), **fields}
+            return f"event: {kind}\n".encode() + sse_event(data)
+
+        where = {"item_id": item, "output_index": 0, "content_index": 0}
+        try:
+            start = _response_object(chat, rid, created, "", settings, 0, False)
+            self.wfile.write(event("response.created", response=start))
+            pieces = []
+            for piece in _pieces(chat, settings):
+                pieces.append(piece)
+                self.wfile.write(event("response.output_text.delta", delta=piece, logprobs=[], **where))
+                self.wfile.flush()
+            text = "".join(pieces)
+            self.wfile.write(event("response.output_text.done", text=text, logprobs=[], **where))
+            end = _response_object(chat, rid, created, text, settings, len(pieces), True)
+            # the model always stops at the token limit: OpenAI's event for that is "incomplete"
+            self.wfile.write(event("response.incomplete", response=end))
         except (BrokenPipeError, ConnectionResetError):  # the client went away: stop drawing
             pass
 

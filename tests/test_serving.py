@@ -228,3 +228,75 @@ def test_server_refuses_bad_construction(chat_model):
         serving.CourseServer(chat_model, chat_model)
     with pytest.raises(TypeError, match="encode"):
         serving.ChatModel(object(), object())
+
+
+# -- /v1/responses ---------------------------------------------------------------------------
+
+
+def _chat_text(client, messages, n):
+    reply = client.chat.completions.create(
+        model="tiny-gpt", messages=messages, max_tokens=n, temperature=0
+    )
+    return reply.choices[0].message.content
+
+
+def test_responses_api_answers_with_the_chat_models_words(client):
+    resp = client.responses.create(
+        model="tiny-gpt", input="But soft", max_output_tokens=8, temperature=0
+    )
+    assert resp.object == "response" and resp.id.startswith("resp_")
+    assert resp.status == "incomplete" and resp.incomplete_details.reason == "max_output_tokens"
+    assert resp.output[0].role == "assistant" and resp.output[0].content[0].type == "output_text"
+    assert len(resp.output_text) == 8 and resp.usage.output_tokens == 8
+    assert resp.usage.input_tokens == len(serving.chat_prompt(MESSAGES))
+    # the same prompt as the chat route: greedy decoding gives the same words
+    assert resp.output_text == _chat_text(client, MESSAGES, 8)
+
+
+def test_responses_instructions_and_message_lists_become_chat_messages(client, chat_model):
+    resp = client.responses.create(
+        model="tiny-gpt",
+        instructions="Speak well",
+        input=[{"role": "user", "content": [{"type": "input_text", "text": "But soft"}]}],
+        max_output_tokens=6,
+        temperature=0,
+    )
+    messages = [{"role": "system", "content": "Speak well"}, *MESSAGES]
+    assert resp.output_text == _chat_text(client, messages, 6)
+    assert resp.usage.input_tokens == chat_model.prompt_tokens(messages)  # known characters
+
+
+def test_responses_stream_is_typed_events_that_add_up_to_the_reply(client):
+    kwargs = dict(model="tiny-gpt", input="But soft", max_output_tokens=5, temperature=0)
+    events = list(client.responses.create(stream=True, **kwargs))
+    kinds = [e.type for e in events]
+    assert kinds == ["response.created"] + ["response.output_text.delta"] * 5 + [
+        "response.output_text.done",
+        "response.incomplete",
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == events[-2].text == events[-1].response.output_text
+    assert text == client.responses.create(**kwargs).output_text
+
+
+@pytest.mark.parametrize(
+    "change, param",
+    [
+        ({"input": ""}, "input"),
+        ({"input": [{"role": "user"}]}, "input[0]"),
+        ({"instructions": 3}, "instructions"),
+        ({"max_output_tokens": 0}, "max_output_tokens"),
+        ({"temperature": 5}, "temperature"),
+    ],
+)
+def test_responses_bad_fields_are_400_naming_the_field(server, change, param):
+    body = {"model": "tiny-gpt", "input": "But soft", **change}
+    status, reply = raw(server, "/v1/responses", body)
+    assert status == 400 and reply["error"]["param"] == param
+    assert reply["error"]["type"] == "invalid_request_error"
+
+
+def test_responses_unknown_model_is_404(server):
+    status, reply = raw(server, "/v1/responses", {"model": "gpt-9", "input": "hi"})
+    assert status == 404 and reply["error"]["code"] == "model_not_found"
