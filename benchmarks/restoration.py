@@ -220,7 +220,7 @@ def sr3(args) -> dict:
     return results
 
 
-def half_masks(n: int, size: int = 28) -> "np.ndarray":
+def half_masks(n: int, size: int = 28):
     """Masks (1 = missing) with half of each image missing: the lower half for even
     indices, the right half for odd ones."""
     import numpy as np
@@ -252,7 +252,10 @@ def diffusion_inpainting(args) -> dict:
         drawn = R.diffusion_inpaint(model, test, masks, steps=args.diffusion_steps, seed=args.seed)
         draw_s = time.perf_counter() - start
         row = {"seconds": draw_s}
-        for name, images in (("biharmonic", R.inpaint_biharmonic(test, masks)), ("diffusion", drawn)):
+        for name, images in (
+            ("biharmonic", R.inpaint_biharmonic(test, masks)),
+            ("diffusion", drawn),
+        ):
             predicted = metrics.predict_classes(images, value_range=RANGE)
             row[name] = {
                 "psnr": float(metrics.psnr(images, test, RANGE, mask=masks).mean()),

@@ -280,7 +280,9 @@ def check_responses_request(body, models: dict) -> dict:
             content = item.get("content") if isinstance(item, dict) else None
             if isinstance(content, list):  # [{"type": "input_text", "text": ...}, ...]
                 texts = [p.get("text") if isinstance(p, dict) else None for p in content]
-                content = "".join(texts) if texts and all(isinstance(t, str) for t in texts) else None
+                content = (
+                    "".join(texts) if texts and all(isinstance(t, str) for t in texts) else None
+                )
             if not isinstance(content, str) or not isinstance(item.get("role"), str):
                 raise RequestError(
                     400,
@@ -412,7 +414,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         path = self.path.split("?")[0].rstrip("/")
-        checks = {"/v1/chat/completions": check_chat_request, "/v1/responses": check_responses_request}
+        checks = {
+            "/v1/chat/completions": check_chat_request,
+            "/v1/responses": check_responses_request,
+        }
         if path not in checks:
             return self._error(RequestError(404, f"unknown path {self.path}", code="not_found"))
         if not self._authorised():
@@ -493,13 +498,14 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the client went away: stop drawing
             pass
 
-
     def _respond(self, chat, settings) -> None:
         """``/v1/responses``: one response object, or its stream of typed events."""
         rid, created = "resp_" + uuid.uuid4().hex[:24], int(time.time())
         if not settings["stream"]:
             pieces = list(_pieces(chat, settings))
-            body = _response_object(chat, rid, created, "".join(pieces), settings, len(pieces), True)
+            body = _response_object(
+                chat, rid, created, "".join(pieces), settings, len(pieces), True
+            )
             return self._json(200, body)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -519,7 +525,9 @@ class _Handler(BaseHTTPRequestHandler):
             pieces = []
             for piece in _pieces(chat, settings):
                 pieces.append(piece)
-                self.wfile.write(event("response.output_text.delta", delta=piece, logprobs=[], **where))
+                self.wfile.write(
+                    event("response.output_text.delta", delta=piece, logprobs=[], **where)
+                )
                 self.wfile.flush()
             text = "".join(pieces)
             self.wfile.write(event("response.output_text.done", text=text, logprobs=[], **where))
