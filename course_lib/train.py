@@ -19,6 +19,7 @@ notebook can be shown in full mode).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -529,6 +530,32 @@ def _prepare_for_loading(model, sample) -> None:
         model.optimizer.build(model.trainable_variables)
 
 
+@contextlib.contextmanager
+def _run_lock(name: str):
+    """Hold the run's lock file (``<run folder>/.lock``) while it is read, trained or saved.
+
+    Two processes that ask for the same run at once (two notebooks open, two test
+    workers) take turns: the second waits, then loads what the first trained, instead of
+    both writing one checkpoint. Where the system has no ``fcntl`` (Windows) it does
+    nothing. With ``COURSE_REQUIRE_RUNS`` nothing is trained or written, so no lock.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if fcntl is None or runs_required():
+        yield
+        return
+    base = run_folder(name)
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def fit_resumable(
     model,
     x,
@@ -573,6 +600,22 @@ def fit_resumable(
         raise ValueError(f"epochs must be a positive int; got {epochs!r}")
     if getattr(model, "optimizer", None) is None:
         raise ValueError("compile the model (with an optimizer) before fit_resumable")
+    run_folder(name)  # a bad name fails here, before any folder is made
+    with _run_lock(name):
+        return _fit_resumable(
+            model,
+            x,
+            y,
+            name=name,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+            restart=restart,
+            **fit_kwargs,
+        )
+
+
+def _fit_resumable(model, x, y, *, name, epochs, callbacks, verbose, restart, **fit_kwargs):
     base = run_folder(name)
     settings = fingerprint(model, x, y, **fit_kwargs)
     run_id = fingerprint_id(settings)

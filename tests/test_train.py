@@ -401,3 +401,28 @@ def test_time_budget_rejects_a_schedule_and_bad_arguments():
     ):
         with pytest.raises(ValueError, match=words):
             TimeBudget(**kwargs)
+
+
+def test_a_run_another_process_holds_waits_for_it(points, runs):
+    """Two notebooks (or test workers) asking for one run take turns on its lock file."""
+    import fcntl
+    import threading
+
+    model = make_model(points)
+    folder = train.run_folder("shared")
+    folder.mkdir(parents=True)
+    finished = threading.Event()
+
+    def train_it():
+        train.fit_resumable(model, points, name="shared", epochs=1, verbose=0)
+        finished.set()
+
+    with open(folder / ".lock", "a") as held:  # as another process would hold it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        worker = threading.Thread(target=train_it)
+        worker.start()
+        time.sleep(1.0)
+        assert not finished.is_set() and not list(folder.glob("*/state.json"))
+        fcntl.flock(held, fcntl.LOCK_UN)
+    worker.join(60)
+    assert finished.is_set() and list(folder.glob("*/state.json"))
