@@ -776,16 +776,22 @@ def moment_loss(maps, target_maps, eps: float = 1e-5):
     return total
 
 
-def build_adain_decoder(channels: int, *, width: int = 32, name="adain_decoder"):
+def build_adain_decoder(
+    channels: int, *, width: int = 32, input_scale: float = 1.0, name="adain_decoder"
+):
     """The decoder that mirrors the encoder cut at ``block3_conv1``: a convolution back
     from ``channels`` to ``4 * width``, nearest upsampling, two convolutions
     (``4 * width``, ``2 * width``: block 2 mirrored), nearest upsampling, one convolution
     (``2 * width``) and a 3x3 convolution to RGB (sigmoid, so [0, 1]). No normalisation
-    anywhere (it would wash out the statistics AdaIN just set)."""
+    anywhere (it would wash out the statistics AdaIN just set). ``input_scale``, a fixed
+    number, divides the maps first: VGG's maps reach the hundreds, and a decoder fed
+    them raw saturates its sigmoid in its first steps."""
     channels = as_positive_int(channels, "channels")
     width = as_positive_int(width, "width")
+    input_scale = as_number(input_scale, "input_scale", low=1e-12)
     t = keras.Input((None, None, channels), name="target")
-    h = layers.Conv2D(4 * width, 3, padding="same", activation="relu", name="dec3_conv1")(t)
+    h = layers.Rescaling(1.0 / input_scale, name="input_scale")(t)
+    h = layers.Conv2D(4 * width, 3, padding="same", activation="relu", name="dec3_conv1")(h)
     h = layers.UpSampling2D(2, interpolation="nearest", name="dec2_up")(h)
     h = layers.Conv2D(4 * width, 3, padding="same", activation="relu", name="dec2_conv2")(h)
     h = layers.Conv2D(2 * width, 3, padding="same", activation="relu", name="dec2_conv1")(h)
@@ -963,9 +969,11 @@ def course_adain(
     decoder ``width`` wide, Adam, batches of 8."""
     features = adain_features() if features is None else features
     channels = features.model.outputs[-1].shape[-1]
-    model = AdaINStyle(
-        build_adain_decoder(channels, width=width), features, styles, style_weight=style_weight
-    )
+    images = np.asarray(styles)
+    _, code = features(images[None] if images.ndim == 3 else images)
+    scale = float(tf.sqrt(tf.reduce_mean(tf.square(code)))) + 1e-6  # the maps' typical size
+    decoder = build_adain_decoder(channels, width=width, input_scale=scale)
+    model = AdaINStyle(decoder, features, styles, style_weight=style_weight)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     model.run_name = "ch08_adain"
     model.batch_size = 8
