@@ -15,10 +15,14 @@ network; the first line says which) at ``--size`` pixels (default 256):
   ``--fast-seconds`` (default 600) on ``--patch`` pixel patches of the training photos,
   then one pass over the content photo: its losses, milliseconds per picture, and both
   against Gatys'. The chapter's target: the fast network's style loss within 1.5x of
-  Gatys' at 100x less time per picture or better.
+  Gatys' at 100x less time per picture or better;
+* **AdaIN**: :func:`course_lib.models.style.course_adain` trained for ``--adain-seconds``
+  (default 600) on the same patches, with every style image but the benchmark's (which it
+  never sees), then one pass with the benchmark's style image: its losses against Gatys'
+  and milliseconds per picture (the style image's encoding included).
 
 Smaller sizes make it a smoke test (``tests/test_benchmarks.py``): ``--size 16 --steps 2
---fast-seconds 1 --n-train 8 --patch 16 --widths 4,4,8,8,8 --width 4``. ``main(argv)`` returns the figures as a dict.
+--fast-seconds 1 --adain-seconds 1 --n-train 8 --patch 16 --widths 4,4,8,8,8 --width 4``. ``main(argv)`` returns the figures as a dict.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--fast-seconds", type=float, default=600.0, help="fast network's training time"
     )
+    parser.add_argument(
+        "--adain-seconds", type=float, default=600.0, help="AdaIN decoder's training time"
+    )
     parser.add_argument("--n-train", type=int, default=800, help="training photo patches")
     parser.add_argument("--patch", type=int, default=64, help="side of a training patch")
     parser.add_argument("--content", default="coffee", help="a held-out photo (data.photo_names)")
@@ -58,6 +65,7 @@ def main(argv=None) -> dict:
     )
     args = parser.parse_args(argv)
 
+    import numpy as np
     from _timing import train_for
     from skimage.exposure import match_histograms
 
@@ -66,11 +74,8 @@ def main(argv=None) -> dict:
     from course_lib.models import style
 
     seed_everything(0)
-    if args.widths:
-        widths = tuple(int(w) for w in args.widths.split(","))
-        features = style.style_features("random", widths=widths)
-    else:
-        features = style.style_features()
+    widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else None
+    features = style.style_features("random" if widths else "auto", widths=widths)
     name = args.style if args.style in styles.style_names() else "waves"
     content = styles.load_content_image(args.content, args.size)
     painting = styles.load_style_image(name, args.size)
@@ -96,6 +101,26 @@ def main(argv=None) -> dict:
     ms = style.ms_per_image(fast, content[None])
     results["fast"] = {"style": s, "content": c, "ms": ms, **trained}
 
+    others = [n for n in styles.style_names() if n != name]
+    train_styles = np.stack([styles.load_style_image(n, args.size, verbose=False) for n in others])
+    adain_features = style.adain_features(features.source, widths=widths, verbose=False)
+    arbitrary = style.course_adain(train_styles, features=adain_features, width=2 * args.width)
+    adain_trained = train_for(arbitrary, photos, args.adain_seconds)
+    out = arbitrary.stylize(content, painting)
+    s, c = _losses(transfer, out)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        arbitrary.stylize(content, painting)
+        best = min(best, time.perf_counter() - start)
+    results["adain"] = {
+        "style": s,
+        "content": c,
+        "ms": 1000 * best,
+        "held_out": name,
+        **adain_trained,
+    }
+
     print(
         f"\nstyle {name!r}, content {args.content!r}, {args.size}x{args.size}, features: {features.source}"
     )
@@ -103,7 +128,12 @@ def main(argv=None) -> dict:
     for label in ("content photo", "colour histogram"):
         row = results[label]
         print(f"{label:18s} {row['style']:10.4f} {row['content']:12.4f} {'-':>13s}")
-    for label, key in ((f"Gatys ({args.steps} steps)", "gatys"), ("fast network", "fast")):
+    rows = (
+        (f"Gatys ({args.steps} steps)", "gatys"),
+        ("fast network", "fast"),
+        ("AdaIN (unseen)", "adain"),
+    )
+    for label, key in rows:
         row = results[key]
         print(f"{label:18s} {row['style']:10.4f} {row['content']:12.4f} {row['ms']:13.1f}")
     ratio = results["fast"]["style"] / max(results["gatys"]["style"], 1e-12)
@@ -113,6 +143,14 @@ def main(argv=None) -> dict:
     print(
         f"fast network: {trained['steps']} steps ({trained['epochs']:.1f} epochs) in "
         f"{trained['seconds']:.0f} s; style loss {ratio:.2f}x Gatys', {speedup:.0f}x faster per picture"
+    )
+    a = results["adain"]
+    results["adain_ratio"] = a["style"] / max(results["gatys"]["style"], 1e-12)
+    results["adain_content_ratio"] = a["content"] / max(results["gatys"]["content"], 1e-12)
+    print(
+        f"AdaIN: {a['steps']} steps ({a['epochs']:.1f} epochs) in {a['seconds']:.0f} s, style {name!r} "
+        f"never seen; style loss {results['adain_ratio']:.2f}x Gatys', content loss "
+        f"{results['adain_content_ratio']:.2f}x, {results['gatys']['ms'] / max(a['ms'], 1e-9):.0f}x faster per picture"
     )
     print(
         f"target (fast within 1.5x of Gatys' style loss at >= 100x less time): {'met' if met else 'missed'}"

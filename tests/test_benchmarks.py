@@ -152,10 +152,12 @@ def test_style_benchmark_runs_small(monkeypatch, capsys):
     bench = load("bench_style", monkeypatch)
     results = bench.main(
         ["--size", "16", "--steps", "2", "--fast-seconds", "1", "--n-train", "8", "--patch", "16"]
-        + ["--widths", "4,4,8,8,8", "--width", "4"]
+        + ["--widths", "4,4,8,8,8", "--width", "4", "--adain-seconds", "1"]
     )
     out = capsys.readouterr().out
-    for key in ("content photo", "colour histogram", "gatys", "fast"):
+    assert results["adain"]["steps"] >= 1 and results["adain"]["ms"] > 0
+    assert results["adain"]["held_out"] == results["style"] and "AdaIN (unseen)" in out
+    for key in ("content photo", "colour histogram", "gatys", "fast", "adain"):
         assert math.isfinite(results[key]["style"]) and math.isfinite(results[key]["content"])
     assert results["content photo"]["content"] == pytest.approx(0.0, abs=1e-6)
     assert results["fast"]["ms"] > 0 and results["gatys"]["ms"] > 0

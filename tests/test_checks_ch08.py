@@ -16,7 +16,7 @@ from course_lib.models import style
 
 ROOT = Path(__file__).resolve().parents[1]
 STEM = "08_style_transfer"
-POINTS = {"gram_matrix": 1, "total_variation": 1, "optimisation_step": 3}
+POINTS = {"gram_matrix": 1, "total_variation": 1, "optimisation_step": 3, "adain": 2}
 
 
 @pytest.fixture(autouse=True)
@@ -53,12 +53,21 @@ def optimisation_step(image, loss_fn, optimizer):
     return loss
 
 
-REFERENCE = {f.__name__: f for f in (gram_matrix, total_variation, optimisation_step)}
+def adain(content, style, eps=1e-5):
+    c_mean = content.mean(axis=(1, 2), keepdims=True)
+    c_std = np.sqrt(content.var(axis=(1, 2), keepdims=True) + eps)
+    s_mean = style.mean(axis=(1, 2), keepdims=True)
+    s_std = np.sqrt(style.var(axis=(1, 2), keepdims=True) + eps)
+    return (content - c_mean) / c_std * s_std + s_mean
+
+
+REFERENCE = {f.__name__: f for f in (gram_matrix, total_variation, optimisation_step, adain)}
 
 LIBRARY = {
     "gram_matrix": lambda f: style.gram_matrix(f).numpy(),
     "total_variation": lambda x: float(style.total_variation(x)),
     "optimisation_step": lambda im, fn, opt: style.optimisation_step(im, fn, opt),
+    "adain": lambda c, s: style.adain(c, s).numpy(),
 }
 
 
@@ -115,7 +124,31 @@ WRONG = [
     ("optimisation_step", "returns nothing", lambda im, fn, o: _step(im, fn, o, ret=False)),
     ("optimisation_step", "loss after the step", _step_after),
     ("optimisation_step", "never steps", lambda im, fn, o: fn(im)),
+    ("adain", "variance, not std", lambda c, s: _adain(c, s, spread=np.var)),
+    ("adain", "global, not per channel", lambda c, s: _adain(c, s, axes=(1, 2, 3))),
+    ("adain", "stats over the batch", lambda c, s: _adain(c, s, axes=(0, 1, 2))),
+    ("adain", "inputs swapped", lambda c, s: adain(s, c)),
+    ("adain", "stats from the content", lambda c, s: adain(c, c)),
+    (
+        "adain",
+        "style mean only",
+        lambda c, s: c - c.mean((1, 2), keepdims=True) + s.mean((1, 2), keepdims=True),
+    ),
+    (
+        "adain",
+        "content not normalised",
+        lambda c, s: c * s.std((1, 2), keepdims=True) + s.mean((1, 2), keepdims=True),
+    ),
+    ("adain", "a TensorFlow tensor", lambda c, s: tf.constant(adain(c, s))),
 ]
+
+
+def _adain(c, s, *, axes=(1, 2), spread=np.std):
+    def stats(x):
+        return x.mean(axis=axes, keepdims=True), spread(x, axis=axes, keepdims=True) + 1e-5
+
+    (cm, cs), (sm, ss) = stats(c), stats(s)
+    return (c - cm) / cs * ss + sm
 
 
 def _positions_gram(f):
@@ -138,3 +171,8 @@ def _tv(x, fn):
 def test_the_guide_s_clip_gets_the_assign_hint():
     verdict = run("optimisation_step", lambda im, fn, o: _step(im, fn, o, clip="rebind"))
     assert "assign" in verdict.message
+
+
+def test_adain_hints_name_the_property():
+    assert "variance" in run("adain", lambda c, s: _adain(c, s, spread=np.var)).message
+    assert "from the style" in run("adain", lambda c, s: adain(c, c)).message

@@ -207,3 +207,90 @@ def test_the_painting_is_missing_clearly(monkeypatch):
     assert "starry_night" not in styles.style_names()
     with pytest.raises(styles.DataNotFoundError, match="fetch_opencv_photos"):
         styles.load_style_image("starry_night")
+
+
+# -- arbitrary style: AdaIN ---------------------------------------------------------------
+
+
+def _maps(seed, shape):
+    rng = np.random.default_rng(seed)
+    scale = rng.uniform(0.5, 3.0, shape[-1]).astype(np.float32)
+    shift = rng.normal(0, 2, shape[-1]).astype(np.float32)
+    return (rng.normal(0, 1, shape) * scale + shift).astype(np.float32)
+
+
+def test_adain_gives_the_style_s_mean_and_std_per_image_and_channel():
+    c, s = _maps(1, (3, 5, 6, 4)), _maps(2, (3, 7, 4, 4))
+    out = style.adain(c, s).numpy()
+    assert out.shape == c.shape
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), s.mean(axis=(1, 2)), atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), s.std(axis=(1, 2)), rtol=1e-3)
+    # one style image serves a whole batch
+    one = style.adain(c, s[:1]).numpy()
+    np.testing.assert_allclose(
+        one.std(axis=(1, 2)), np.repeat(s[:1].std(axis=(1, 2)), 3, 0), rtol=1e-3
+    )
+
+
+def test_adain_of_a_map_with_itself_changes_nothing():
+    c = _maps(3, (2, 6, 6, 5))
+    np.testing.assert_allclose(style.adain(c, c).numpy(), c, atol=1e-4)
+
+
+def test_moment_loss_is_zero_for_the_same_statistics_and_positive_otherwise():
+    a, b = _maps(4, (2, 5, 5, 3)), _maps(5, (2, 5, 5, 3))
+    assert float(style.moment_loss([a], [a])) == pytest.approx(0.0, abs=1e-7)
+    assert float(style.moment_loss([style.adain(a, b)], [b])) == pytest.approx(0.0, abs=1e-6)
+    assert float(style.moment_loss([a], [b])) > 0.01
+
+
+@pytest.fixture(scope="module")
+def adain_model():
+    feats = style.adain_features("random", widths=SMALL, verbose=False)
+    rng = np.random.default_rng(0)
+    return style.course_adain(
+        rng.uniform(0, 1, (2, 24, 24, 3)).astype(np.float32), features=feats, width=4
+    )
+
+
+def test_adain_trains_the_decoder_only_and_lowers_a_fixed_batch_s_loss(adain_model):
+    m = adain_model
+    x = np.random.default_rng(1).uniform(0, 1, (4, 16, 16, 3)).astype(np.float32)
+    s = np.random.default_rng(2).uniform(0, 1, (4, 16, 16, 3)).astype(np.float32)
+    encoder, decoder = m.encoder.get_weights(), m.decoder.get_weights()
+    before = float(m.losses_of(x, s)[0])
+    m.fit(x, epochs=1, batch_size=4, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(encoder, m.encoder.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(decoder, m.decoder.get_weights()))
+    m.fit(x, epochs=5, batch_size=4, verbose=0)  # style crops differ; the fixed pair is measured
+    assert float(m.losses_of(x, s)[0]) < before
+
+
+def test_adain_takes_any_style_image_at_run_time(adain_model):
+    content = _image(3, 16)
+    for shape in ((9, 13, 3), (40, 28, 3)):
+        out = adain_model.stylize(content, np.random.default_rng(4).uniform(0, 1, shape), alpha=0.5)
+        assert out.shape == (16, 16, 3) and 0 <= out.min() and out.max() <= 1
+    batch = adain_model.stylize(np.stack([content, content]), _image(5, 12))
+    assert batch.shape == (2, 16, 16, 3)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m: style.adain(np.zeros((2, 4, 4, 3)), np.zeros((2, 4, 4, 5))), "same channels"),
+        (lambda m: style.adain(np.zeros((4, 4, 3)), np.zeros((1, 4, 4, 3))), "feature maps"),
+        (
+            lambda m: style.adain(np.zeros((3, 4, 4, 3)), np.zeros((2, 4, 4, 3))),
+            "1 image or as many",
+        ),
+        (lambda m: m.stylize(_image(0, 18), _image(1, 8)), "multiples of 4"),
+        (lambda m: m.stylize(_image(0, 16), _image(1, 8) * 255), "range"),
+        (lambda m: m.stylize(_image(0, 16), _image(1, 8), alpha=2.0), "alpha"),
+        (lambda m: m.stylize(_image(0, 16), np.stack([_image(1, 8)] * 2)), "one RGB image"),
+        (lambda m: m.fit(np.zeros((2, 32, 32, 3), np.float32), epochs=1, verbose=0), "larger"),
+    ],
+)
+def test_adain_bad_input_gets_a_clear_error(adain_model, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(adain_model)

@@ -184,3 +184,79 @@ def optimisation_step(fn):
                         "the image differs from one Adam step on the gradient followed by the clip."
                     )
                 raise grading.Mismatch(f"case {case}, step {step + 1}: {why}")
+
+
+# -- exercise 4 ------------------------------------------------------------------------------
+
+
+def _adain_reference(c, s, eps=1e-5):
+    c_mean, c_var = c.mean(axis=(1, 2), keepdims=True), c.var(axis=(1, 2), keepdims=True)
+    s_mean, s_var = s.mean(axis=(1, 2), keepdims=True), s.var(axis=(1, 2), keepdims=True)
+    return (c - c_mean) / np.sqrt(c_var + eps) * np.sqrt(s_var + eps) + s_mean
+
+
+def _adain_cases():
+    rng = np.random.default_rng(19)
+
+    def maps(shape, scale, shift):
+        return (rng.normal(0, 1, shape) * scale + shift).astype(np.float32)
+
+    # channels with very different means and spreads, so per-channel slips show
+    yield (
+        maps((1, 4, 5, 3), [1.0, 3.0, 0.2], [0.0, 5.0, -2.0]),
+        maps((1, 6, 3, 3), [2.0, 0.5, 4.0], [1.0, -3.0, 0.5]),
+    )
+    yield (
+        maps((3, 5, 5, 4), 1.5, 0.5),
+        maps((3, 7, 4, 4), [0.3, 2.0, 5.0, 1.0], [4.0, -1.0, 0.0, 2.0]),
+    )
+    c = maps((2, 6, 4, 2), [1.0, 2.0], [0.0, 1.0])
+    c[1] = c[1] * 4.0 + 3.0  # the second image has its own statistics
+    yield c, maps((2, 3, 3, 2), [[0.5, 3.0]], [[-2.0, 2.0]])
+
+
+@exercise(
+    points=2,
+    forbid=[style.adain, style.feature_moments],
+    see="Arbitrary style: swap the statistics",
+    hint="For each image and each channel on its own, the output's mean over the "
+    "positions must equal the style's mean, and its spread (standard deviation, the "
+    "square root of the variance) the style's. The statistics come from the positions "
+    "only: not from the other channels or the other images of the batch.",
+)
+def adain(fn):
+    """``fn(content, style)`` must give each image's, each channel's content maps the
+    style's mean and standard deviation over the positions."""
+    for c, s in _adain_cases():
+        result = fn(c.copy(), s.copy())
+        _numpy_only(result, "your AdaIN output")
+        got = grading.expect_array(result, what=f"your AdaIN output for content of shape {c.shape}")
+        if got.shape != c.shape:
+            raise grading.Mismatch(
+                f"content of shape {c.shape} and style of shape {s.shape} should give shape "
+                f"{c.shape} (the content's); yours has shape {got.shape}."
+            )
+        want = _adain_reference(c, s)
+        if np.allclose(got, want, rtol=1e-3, atol=1e-3):
+            continue
+        g_mean, g_std = got.mean(axis=(1, 2)), got.std(axis=(1, 2))
+        s_mean, s_std = s.mean(axis=(1, 2)), s.std(axis=(1, 2))
+        if np.allclose(g_mean, c.mean(axis=(1, 2)), atol=1e-3) and np.allclose(
+            g_std, c.std(axis=(1, 2)), rtol=1e-2
+        ):
+            why = "the output keeps the content's statistics: the mean and spread must come from the style."
+        elif not np.allclose(g_mean, s_mean, atol=1e-2):
+            why = "each channel's mean over the positions should be the style's mean, per image and per channel."
+        elif np.allclose(g_std, s_std**2, rtol=1e-2) or np.allclose(
+            g_std, s_std**2 / c.std(axis=(1, 2)), rtol=1e-2
+        ):
+            why = "the spread is too large or too small by a square: use the standard deviation, not the variance."
+        elif not np.allclose(g_std, s_std, rtol=1e-2):
+            why = "each channel's spread should be the style's standard deviation, per image and per channel."
+        else:
+            why = "the statistics are right but the pattern is not the content's: normalise the content by its own mean and standard deviation."
+        raise grading.Mismatch(f"content {c.shape}, style {s.shape}: {why}")
+    library = style.adain(c, s).numpy()
+    grading.expect_close(
+        got, library, rtol=1e-3, atol=1e-3, what="your AdaIN against the library's"
+    )

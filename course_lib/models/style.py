@@ -715,3 +715,266 @@ def ms_per_image(model: FastStyle, images, repeats: int = 3) -> float:
         model.stylize(images, batch_size=len(images))
         best = min(best, time.perf_counter() - start)
     return 1000 * best / len(images)
+
+
+# ======================================================= arbitrary style: AdaIN (Huang & Belongie)
+
+ADAIN_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")
+ADAIN_ENCODER_LAYER = "block3_conv1"
+
+
+def feature_moments(features, eps: float = 1e-5):
+    """Per image and per channel, the mean and the spread of ``(batch, h, w, c)`` maps
+    over their positions: ``(mean, std)``, each ``(batch, 1, 1, c)``, with
+    ``std = sqrt(variance + eps)``."""
+    f = _feature_maps(features, "features")
+    mean, variance = tf.nn.moments(f, axes=[1, 2], keepdims=True)
+    return mean, tf.sqrt(variance + eps)
+
+
+def adain(content_features, style_features, eps: float = 1e-5):
+    """Adaptive instance normalisation: the content's maps with each image's, each
+    channel's mean and spread replaced by the style's.
+
+    ``content_features`` is ``(batch, h, w, c)``; ``style_features`` is
+    ``(batch or 1, h2, w2, c)`` (any size: only its statistics are used). For every image
+    and channel: ``(content - content mean) / content std * style std + style mean``.
+    """
+    c = _feature_maps(content_features, "content_features")
+    s = _feature_maps(style_features, "style_features")
+    eps = as_number(eps, "eps", low=0.0)
+    if c.shape[-1] != s.shape[-1]:
+        raise ValueError(
+            f"content and style features must have the same channels; got {c.shape[-1]} and {s.shape[-1]}"
+        )
+    if s.shape[0] not in (1, c.shape[0]) and None not in (s.shape[0], c.shape[0]):
+        raise ValueError(
+            f"style_features must hold 1 image or as many as the content ({c.shape[0]}); got {s.shape[0]}"
+        )
+    c_mean, c_std = feature_moments(c, eps)
+    s_mean, s_std = feature_moments(s, eps)
+    return (c - c_mean) / c_std * s_std + s_mean
+
+
+def moment_loss(maps, target_maps, eps: float = 1e-5):
+    """AdaIN's style loss: layer by layer, the squared differences of the per-channel
+    means and of the per-channel stds (not Gram matrices), each layer divided by the
+    target statistics' mean square (as :func:`style_loss` does), averaged over layers.
+    ``target_maps`` may hold 1 image or one per image of ``maps``. 0 when they match."""
+    maps, target_maps = list(maps), list(target_maps)
+    if not maps or len(maps) != len(target_maps):
+        raise ValueError(
+            f"moment_loss needs one target map per layer: got {len(maps)} and {len(target_maps)}"
+        )
+    total = 0.0
+    for m, t in zip(maps, target_maps):
+        mean, std = feature_moments(m, eps)
+        t_mean, t_std = feature_moments(t, eps)
+        error = tf.reduce_mean(tf.square(mean - t_mean) + tf.square(std - t_std), axis=[1, 2, 3])
+        scale = tf.reduce_mean(tf.square(t_mean) + tf.square(t_std), axis=[1, 2, 3]) + 1e-8
+        total += tf.reduce_mean(error / scale) / len(maps)
+    return total
+
+
+def build_adain_decoder(
+    channels: int, *, width: int = 32, input_scale: float = 1.0, name="adain_decoder"
+):
+    """The decoder that mirrors the encoder cut at ``block3_conv1``: a convolution back
+    from ``channels`` to ``4 * width``, nearest upsampling, two convolutions
+    (``4 * width``, ``2 * width``: block 2 mirrored), nearest upsampling, one convolution
+    (``2 * width``) and a 3x3 convolution to RGB (sigmoid, so [0, 1]). No normalisation
+    anywhere (it would wash out the statistics AdaIN just set). ``input_scale``, a fixed
+    number, divides the maps first: VGG's maps reach the hundreds, and a decoder fed
+    them raw saturates its sigmoid in its first steps."""
+    channels = as_positive_int(channels, "channels")
+    width = as_positive_int(width, "width")
+    input_scale = as_number(input_scale, "input_scale", low=1e-12)
+    t = keras.Input((None, None, channels), name="target")
+    h = layers.Rescaling(1.0 / input_scale, name="input_scale")(t)
+    h = layers.Conv2D(4 * width, 3, padding="same", activation="relu", name="dec3_conv1")(h)
+    h = layers.UpSampling2D(2, interpolation="nearest", name="dec2_up")(h)
+    h = layers.Conv2D(4 * width, 3, padding="same", activation="relu", name="dec2_conv2")(h)
+    h = layers.Conv2D(2 * width, 3, padding="same", activation="relu", name="dec2_conv1")(h)
+    h = layers.UpSampling2D(2, interpolation="nearest", name="dec1_up")(h)
+    h = layers.Conv2D(2 * width, 3, padding="same", activation="relu", name="dec1_conv2")(h)
+    out = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="dec1_conv1")(h)
+    return keras.Model(t, out, name=name)
+
+
+def _sides_multiple_of_4(x: np.ndarray, name: str) -> None:
+    if x.shape[-1] != 3 or x.shape[1] % 4 or x.shape[2] % 4:
+        raise ValueError(f"{name} must be RGB with sides that are multiples of 4; got {x.shape}")
+
+
+class AdaINStyle(CourseModel):
+    """Arbitrary style transfer (Huang & Belongie 2017): any style image, at run time.
+
+    A fixed encoder (the chapter's VGG19-shaped features cut at ``block3_conv1``),
+    :func:`adain` to give the content's maps the style's statistics, and a trained
+    decoder back to pixels. Training data are content patches; each patch is paired
+    with a random crop, the same size, of one of the training ``styles`` drawn at random.
+    The loss: :func:`content_loss` between ``encoder(decoder(t))`` and the AdaIN target
+    ``t``, plus ``style_weight`` times :func:`moment_loss` on ``ADAIN_LAYERS``.
+
+    Args:
+        decoder: from :func:`build_adain_decoder`.
+        features: from :func:`style_features` with ``style_layers=ADAIN_LAYERS`` and
+            ``content_layer=ADAIN_ENCODER_LAYER`` (fixed, never trained).
+        styles: the training style images ``(k, h, w, 3)`` in [0, 1], all one size.
+    """
+
+    default_batch_size = 8
+
+    def __init__(self, decoder, features: StyleFeatures, styles, *, style_weight=2.0, seed=0, **kw):
+        super().__init__(("loss", "style", "content"), **kw)
+        styles = np.asarray(styles)
+        styles = as_images(
+            styles[None] if styles.ndim == 3 else styles,
+            name="styles",
+            shape=None,
+            value_range=(0, 1),
+        )
+        if styles.shape[-1] != 3:
+            raise ValueError(f"styles must be RGB images (k, h, w, 3); got shape {styles.shape}")
+        if features.content_layer != features.style_layers[-1]:
+            raise ValueError(
+                "the features must read the encoder's layer last among the style layers: "
+                "build them with style_layers=ADAIN_LAYERS, content_layer=ADAIN_ENCODER_LAYER"
+            )
+        self.decoder = decoder
+        self.style_weight = as_number(style_weight, "style_weight", low=0.0)
+        self._features = features  # a plain object: never trained, never checkpointed
+        self._styles = tf.constant(styles)
+        self.num_styles = len(styles)
+        self._style_digest = hashlib.blake2b(styles.tobytes(), digest_size=6).hexdigest()
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @property
+    def encoder(self):
+        """The fixed feature network (its weights never change)."""
+        return self._features.model
+
+    def settings(self) -> dict:
+        return {"features": self._features.source, "styles": self._style_digest}
+
+    def check_data(self, x, y=None):
+        x = as_images(x, name="content patches", shape=None, value_range=(0, 1))
+        _sides_multiple_of_4(x, "content patches")
+        if x.shape[1] > self._styles.shape[1] or x.shape[2] > self._styles.shape[2]:
+            raise ValueError(
+                f"content patches ({x.shape[1]}x{x.shape[2]}) must not be larger than the "
+                f"style images ({self._styles.shape[1]}x{self._styles.shape[2]}): style crops are cut to their size"
+            )
+        return x, None
+
+    def style_crops(self, n, height, width):
+        """``n`` crops ``height x width`` of the training styles, each from a style and a
+        place drawn at random."""
+        k, sh, sw = self._styles.shape[:3]
+        index = keras.random.randint((n,), 0, k, seed=self.seed_generator)
+        top = tf.floor(
+            keras.random.uniform((n,), seed=self.seed_generator)
+            * tf.cast(sh - height + 1, tf.float32)
+        )
+        left = tf.floor(
+            keras.random.uniform((n,), seed=self.seed_generator)
+            * tf.cast(sw - width + 1, tf.float32)
+        )
+        h1, w1 = tf.cast(height - 1, tf.float32), tf.cast(width - 1, tf.float32)
+        boxes = tf.stack(
+            [top / (sh - 1), left / (sw - 1), (top + h1) / (sh - 1), (left + w1) / (sw - 1)], 1
+        )
+        return tf.image.crop_and_resize(self._styles, boxes, index, tf.stack([height, width]))
+
+    def encode(self, images):
+        """``(style maps per layer, encoder output)`` of images in [0, 1]."""
+        return self._features(images)
+
+    def losses_of(self, content, styles):
+        """The weighted loss, the style and the content loss for content images and the
+        style images (one per content image, or one for all) they are given."""
+        _, c = self.encode(content)
+        style_maps, s = self.encode(styles)
+        t = adain(c, s)
+        out = self.decoder(t, training=True)
+        out_maps, out_code = self.encode(out)
+        lc = content_loss(out_code, t)
+        ls = moment_loss(out_maps, style_maps)
+        return lc + self.style_weight * ls, ls, lc
+
+    def train_step(self, data):
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        shape = tf.shape(x)
+        s = self.style_crops(shape[0], shape[1], shape[2])
+        with tf.GradientTape() as tape:
+            total, ls, lc = self.losses_of(x, s)
+        variables = self.decoder.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        return self.record(loss=total, style=ls, content=lc)
+
+    def call(self, x, training=False):
+        """Decode encoder maps (the AdaIN target) to pixels."""
+        return self.decoder(x, training=training)
+
+    def stylize(self, content, style, *, alpha: float = 1.0, batch_size: int = 8) -> np.ndarray:
+        """Paint ``content`` (one ``(h, w, 3)`` image or a batch, sides multiples of 4)
+        in the manner of ``style`` (one RGB image of any size, at least 4x4), all in
+        [0, 1]. ``alpha`` trades content (0: the photo through encoder and decoder) for
+        style (1: the full AdaIN target), ``t = alpha * adain(c, s) + (1 - alpha) * c``."""
+        content = np.asarray(content)
+        one = content.ndim == 3
+        x = as_images(
+            content[None] if one else content, name="content", shape=None, value_range=(0, 1)
+        )
+        _sides_multiple_of_4(x, "content")
+        s = _one_image(style, "style")
+        if min(s.shape[1:3]) < 4:
+            raise ValueError(
+                f"the style image must be at least 4x4 pixels; got shape {s.shape[1:]}"
+            )
+        alpha = as_number(alpha, "alpha", low=0.0, high=1.0)
+        _, s_code = self.encode(s)
+        out = []
+        for i in range(0, len(x), as_positive_int(batch_size, "batch_size")):
+            _, c = self.encode(x[i : i + batch_size])
+            t = alpha * adain(c, s_code) + (1 - alpha) * c
+            out.append(keras.ops.convert_to_numpy(self(t)))
+        result = np.concatenate(out)
+        return result[0] if one else result
+
+
+def adain_features(kind: str = "auto", *, widths=None, seed: int = 0, verbose: bool = True):
+    """The chapter's feature network cut for AdaIN: style statistics read at
+    ``ADAIN_LAYERS``, the encoder's output at ``block3_conv1``."""
+    return style_features(
+        kind,
+        style_layers=ADAIN_LAYERS,
+        content_layer=ADAIN_ENCODER_LAYER,
+        widths=widths,
+        seed=seed,
+        verbose=verbose,
+    )
+
+
+def course_adain(
+    styles,
+    *,
+    features: StyleFeatures | None = None,
+    width: int = 32,
+    learning_rate: float = 1e-3,
+    style_weight: float = 2.0,
+) -> AdaINStyle:
+    """AdaIN as the notebook and the benchmark train it: the encoder cut at
+    ``block3_conv1`` (:func:`adain_features` unless ``features`` is given), the mirrored
+    decoder ``width`` wide, Adam, batches of 8."""
+    features = adain_features() if features is None else features
+    channels = features.model.outputs[-1].shape[-1]
+    images = np.asarray(styles)
+    _, code = features(images[None] if images.ndim == 3 else images)
+    scale = float(tf.sqrt(tf.reduce_mean(tf.square(code)))) + 1e-6  # the maps' typical size
+    decoder = build_adain_decoder(channels, width=width, input_scale=scale)
+    model = AdaINStyle(decoder, features, styles, style_weight=style_weight)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model.run_name = "ch08_adain"
+    model.batch_size = 8
+    return model
