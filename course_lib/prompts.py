@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from course_lib import budget
@@ -178,6 +177,8 @@ class PromptClassifier:
 
     def probabilities(self, prompts) -> np.ndarray:
         """(n, 11) class probabilities (the last column: none of these)."""
+        import keras
+
         logits = self.model.predict(self.encode(prompts), batch_size=256, verbose=0)
         return keras.ops.convert_to_numpy(keras.ops.softmax(logits, axis=-1))
 
@@ -185,10 +186,7 @@ class PromptClassifier:
         """The class of each prompt: the most probable one, or :data:`NONE` when that is
         less likely than ``threshold`` (this classifier's own when not given)."""
         threshold = self.threshold if threshold is None else threshold
-        threshold = as_number(threshold, "threshold", low=0.0, high=1.0)
-        p = self.probabilities(prompts)
-        best = p.argmax(axis=1).astype(np.int32)
-        return np.where(p.max(axis=1) < threshold, NONE, best).astype(np.int32)
+        return apply_threshold(self.probabilities(prompts), threshold)
 
     def explain(self, prompt: str) -> str:
         """One line: the prompt, the class chosen, and its probability."""
@@ -197,6 +195,19 @@ class PromptClassifier:
         best = int(p.argmax())
         why = "" if label == best else f" (best guess {CLASS_NAMES[best]} only {p[best]:.0%})"
         return f"{prompt!r} -> {CLASS_NAMES[label]} ({p[label]:.0%}){why}"
+
+
+def apply_threshold(probabilities, threshold: float) -> np.ndarray:
+    """The class of each row of ``probabilities`` (n, 11): the most probable one, or
+    :data:`NONE` when its probability is below ``threshold`` (equal is enough)."""
+    p = np.asarray(probabilities, np.float64)
+    if p.ndim != 2 or p.shape[1] != len(CLASS_NAMES) or not np.all(np.isfinite(p)):
+        raise ValueError(
+            f"probabilities must be (n, {len(CLASS_NAMES)}) finite numbers; got shape {p.shape}"
+        )
+    threshold = as_number(threshold, "threshold", low=0.0, high=1.0)
+    best = p.argmax(axis=1)
+    return np.where(p.max(axis=1) < threshold, NONE, best).astype(np.int32)
 
 
 def _copy_gpt(model):
@@ -224,6 +235,8 @@ def prompt_classifier(threshold: float = 0.5) -> PromptClassifier:
     the text model itself is left as it was) on :func:`make_prompts` ``("train", ...)``,
     or load that run (``ch09_prompt_classifier``). 3,000 prompts, 4 epochs, AdamW at
     5e-4, batches of 32, as chapter 04 fine-tunes; quick mode: 256 prompts, 1 epoch."""
+    import keras
+
     from course_lib import shelf
     from course_lib.models import gpt
 

@@ -14,7 +14,7 @@ chapter's full-mode settings exactly. In quick mode (the tests, CI) every model 
 in a few seconds on a few batches, with settings of the shelf's own (smaller than the
 chapter's quick mode, so these runs are separate from the chapters' quick runs: same
 name, other settings, other folder). Quick-mode models are not worth looking at; they
-only prove that the code runs. Models are kept for the rest of the session, so
+only prove that the code runs (and their few steps run eagerly, uncompiled). Models are kept for the rest of the session, so
 asking twice costs nothing.
 
 | function | chapter | run name |
@@ -86,6 +86,9 @@ def train_or_load(what: str, model, x, y=None, *, epochs: int, **fit_kwargs):
         raise ValueError("model must carry its run name (model.run_name = '...')")
     name = model.run_name
     start = time.perf_counter()
+    # quick mode trains a handful of steps: run them eagerly, since compiling the
+    # training step would take longer than the steps themselves (full mode compiles)
+    model.run_eagerly = bool(budget(full=0, quick=1))
     run_id = fingerprint_id(fingerprint(model, x, y, **fit_kwargs))
     state = load_state(name, run_id)
     finished = state is not None and int(state.get("epoch", 0)) >= epochs
