@@ -188,3 +188,14 @@ def test_music_benchmark_runs_small(monkeypatch, capsys):
     assert real["in_key"] > 0.8 and "transformer" in results["measures"]
     out = capsys.readouterr().out
     assert "non-HOLD" in out and "over the best baseline" in out
+
+
+def test_creative_benchmark_runs_small(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_QUICK", "1")
+    bench = load("creative", monkeypatch)
+    results = bench.main("--n 1 --steps 2 --source gan --classifier keywords".split())
+    assert set(results["stages"]) == {"classify", "concept", "enhance", "refine", "total"}
+    assert all(math.isfinite(v) and v >= 0 for v in results["stages"].values())
+    assert results["slowest"] >= results["stages"]["concept"]
+    out = capsys.readouterr().out
+    assert "seconds per artwork" in out and "target (at most 30 s per artwork)" in out

@@ -1,6 +1,6 @@
 """The tests every chapter's exercise checks share, run over each chapter's tables.
 
-Each ``tests/test_checks_chNN.py`` of chapters 05-08 lists its exercises' ``POINTS``,
+Each ``tests/test_checks_chNN.py`` of chapters 05-09 lists its exercises' ``POINTS``,
 ``REFERENCE`` answers (copies of the solution notebook's), ``LIBRARY`` answers (that call
 the library's own function), ``WRONG`` answers (each with why it is wrong) and ``run``
 (a check applied to an answer), and keeps only the tests of its own chapter. Here, for
@@ -19,7 +19,9 @@ import pytest
 from course_lib import grading
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = {n: importlib.import_module(f"tests.test_checks_ch{n}") for n in ("05", "06", "07", "08")}
+TABLES = {
+    n: importlib.import_module(f"tests.test_checks_ch{n}") for n in ("05", "06", "07", "08", "09")
+}
 
 
 def cases(table: str) -> list:
