@@ -19,7 +19,9 @@ import pytest
 from course_lib import grading
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = {n: importlib.import_module(f"tests.test_checks_ch{n}") for n in ("05", "06", "07", "08")}
+TABLES = {
+    n: importlib.import_module(f"tests.test_checks_ch{n}") for n in ("05", "06", "07", "08", "10")
+}
 
 
 def cases(table: str) -> list:
