@@ -173,3 +173,13 @@ def test_music_benchmark_runs_small(monkeypatch, capsys):
     assert real["in_key"] > 0.8 and "transformer" in results["measures"]
     out = capsys.readouterr().out
     assert "non-HOLD" in out and "over the best baseline" in out
+
+
+def test_projects_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("projects", monkeypatch)
+    results = bench.main(
+        "--models tiny --repeats 0 --per-model 2 --text-length 6 --music-steps 4".split()
+    )
+    assert set(results) == {"image generator", "art suite", "assistant"}
+    assert all(0 < seconds < 60 for seconds in results.values())
+    assert "s per artwork" in capsys.readouterr().out
