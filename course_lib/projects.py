@@ -585,7 +585,8 @@ def workflow_figure(artwork: Artwork):
 
 
 def text_writer(model, tokenizer, *, temperature: float = 0.8, top_k: int | None = None):
-    """Chapter 04's character-level GPT as ``write(prompt, length, seed) -> new text``.
+    """Chapter 04's character-level GPT as ``write(prompt, length, *, seed) -> new text``
+    (the shelf's ``TextModel.write`` is the same function).
 
     Characters the tokenizer never saw are left out of the prompt (the model knows only
     the characters of its training text).
@@ -597,7 +598,7 @@ def text_writer(model, tokenizer, *, temperature: float = 0.8, top_k: int | None
     if not known:
         raise TypeError("tokenizer must be chapter 04's CharTokenizer (it has .chars)")
 
-    def write(prompt: str, length: int, seed: int = 0) -> str:
+    def write(prompt: str, length: int, *, seed: int = 0) -> str:
         kept = "".join(c for c in prompt if c in known) or tokenizer.chars[0]
         ids = gpt.generate(model, tokenizer.encode(kept), as_positive_int(length, "length"),
                            temperature=temperature, top_k=top_k, seed=seed)  # fmt: skip
@@ -634,8 +635,8 @@ def brainstorm(
     n, length = as_positive_int(n, "n"), as_positive_int(length, "length")
     ideas = []
     for i in range(n):
-        text = _line(write(f"POET.\n{topic}", length, seed + i))
-        comment = _line(write(f"POET.\n{topic} {text}\n\nCRITIC.\n", length, seed + 100 + i))
+        text = _line(write(f"POET.\n{topic}", length, seed=seed + i))
+        comment = _line(write(f"POET.\n{topic} {text}\n\nCRITIC.\n", length, seed=seed + 100 + i))
         label = pick_class(classify, f"{topic} {text}") if classify is not None else None
         ideas.append(Idea(f"idea_{i + 1}", text, comment, label))
     return ideas
@@ -760,7 +761,7 @@ def build_assets(
     if not isinstance(idea, Idea) or not isinstance(feedback, Feedback):
         raise TypeError("build_assets takes an Idea and a Feedback")
     k = as_positive_int(variations, "variations")
-    texts = [_line(write(f"{idea.text}\n", length, seed + j)) for j in range(k)]
+    texts = [_line(write(f"{idea.text}\n", length, seed=seed + j)) for j in range(k)]
     label = _label(label)
     grey = image_model.draw(label, k, seed=seed)[0]
     images = style_stage(stylizer, grey, feedback.style)
@@ -790,3 +791,67 @@ def save_assets(assets: dict, folder, *, stem: str) -> dict:
     record = {"variations": assets["variations"], "settings": assets["settings"]}
     paths["json"].write_text(json.dumps(record, indent=2, default=_plain), encoding="utf-8")
     return paths
+
+
+# ======================================================= the course's trained models
+
+
+def prompt_class(classifier, *, fallback=None):
+    """Chapter 09's prompt classifier (``course_lib.prompts``) as ``classify(prompt)``:
+    a class index 0-9, or None for its "none of these" answer.
+
+    ``fallback`` (e.g. ``prompts.keyword_class``, chapter 09's word table) is asked when
+    the classifier says "none of these": a prompt is refused only when both find no class.
+    """
+    from course_lib import prompts
+
+    if not callable(getattr(classifier, "classify", None)):
+        raise TypeError("classifier must be course_lib.prompts.prompt_classifier()'s answer")
+    if fallback is not None and not callable(fallback):
+        raise TypeError("fallback must be a function prompt -> class number (10: none)")
+
+    def classify(prompt: str):
+        label = int(classifier.classify([prompt])[0])
+        if label == prompts.NONE and fallback is not None:
+            label = int(fallback(prompt))
+        return None if label == prompts.NONE else label
+
+    return classify
+
+
+def shelf_models(*, steps: int | None = None, guidance: float = 3.0, scale: int = 3) -> dict:
+    """Every model the three projects use, from chapter 09's shelf (trained runs loaded,
+    missing ones trained first), in the shapes this module takes them:
+
+    ``image_models`` (GAN, VAE, class-conditional diffusion with ``steps`` DDIM steps,
+    default 50 in full mode and 5 in quick mode), ``stylizer`` (chapter 08's network) and
+    its ``style_names``, ``inpainter``, ``upscaler`` (x``scale``; chapter 05 trains 3),
+    ``write`` (chapter 04's GPT), ``music`` (chapter 06's transformer) and ``classify``
+    (chapter 09's prompt classifier, with its keyword table asked when the classifier
+    finds no class; None when neither does), and ``classifier`` itself.
+    """
+    from course_lib import budget, prompts, shelf
+
+    steps = budget(full=50, quick=5) if steps is None else as_positive_int(steps, "steps")
+    styles = shelf.stylizer()
+    classifier = prompts.prompt_classifier()
+    return {
+        "image_models": [
+            ImageModel("GAN (ch01)", shelf.gan(), (-1, 1)),
+            ImageModel("VAE (ch02)", shelf.vae(), (0, 1)),
+            ImageModel(
+                "diffusion (ch03)",
+                shelf.diffusion(conditional=True),
+                (-1, 1),
+                {"steps": steps, "guidance": as_number(guidance, "guidance", low=0.0)},
+            ),
+        ],
+        "stylizer": styles.model,
+        "style_names": tuple(styles.style_names),
+        "inpainter": shelf.inpainter(),
+        "upscaler": shelf.super_resolver(scale),
+        "write": shelf.text_model().write,
+        "music": shelf.music_model().model,
+        "classify": prompt_class(classifier, fallback=prompts.keyword_class),
+        "classifier": classifier,
+    }
