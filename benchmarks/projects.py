@@ -15,7 +15,9 @@ One artwork is, for each project, what the notebook makes once:
 The models are the course's trained ones (``--models shelf``: chapter 09's
 ``course_lib.shelf`` loads the finished runs, or trains the missing ones first; that
 training is not timed). ``--models tiny`` builds tiny untrained models instead: the
-smoke test (``tests/test_benchmarks.py``), which times the plumbing only. Each project
+smoke test (``tests/test_benchmarks.py``), which times the plumbing only.
+``--models presets`` builds the full-size networks untrained (no training, no shelf):
+the same work per artwork as the trained models, so the times hold. Each project
 runs once to warm up (tracing), then ``--repeats`` times; the best time is reported,
 with the target of 30 s per artwork on 2 cores. ``main(argv)`` returns the figures.
 """
@@ -68,6 +70,44 @@ def tiny_models() -> dict:
     }
 
 
+def preset_models(steps: int) -> dict:
+    """The full-size networks the shelf trains in full mode (the chapters' presets), left
+    untrained: the same computation per artwork as the trained models, so the times hold,
+    the pictures and texts do not. The prompt goes through chapter 09's keyword table."""
+    import numpy as np
+
+    from course_lib import projects, prompts
+    from course_lib.data import styles as style_data
+    from course_lib.models import diffusion, gan, gpt, music, restoration, style, vae
+    from course_lib.tokenizers import CharTokenizer
+
+    features = style.style_features("random", verbose=False)
+    names = ("waves", "mosaic", "stripes")
+    paintings = np.stack([style_data.load_style_image(n, 64, verbose=False) for n in names])
+    tok = CharTokenizer.fit("".join(chr(c) for c in range(32, 127)) + "\n")
+    v = vae.VAE(latent_dim=16)
+    return {
+        "image_models": [
+            projects.ImageModel("GAN", gan.course_dcgan(64), (-1, 1)),
+            projects.ImageModel("VAE", v, (0, 1)),
+            projects.ImageModel(
+                "diffusion",
+                diffusion.course_model(num_classes=10, timesteps=1000),
+                (-1, 1),
+                {"steps": steps, "guidance": 3.0},
+            ),
+        ],
+        "stylizer": style.course_stylizer(features, paintings),
+        "inpainter": restoration.course_inpainter(),
+        "upscaler": restoration.course_super_resolution("espcn", 3),
+        "write": projects.text_writer(gpt.course_gpt(tok.vocab_size, 64, d_model=128), tok),
+        "music": music.course_music_gpt(128, d_model=128),
+        "classify": lambda prompt: (
+            None if prompts.keyword_class(prompt) == prompts.NONE else prompts.keyword_class(prompt)
+        ),
+    }
+
+
 def shelf_models(steps: int) -> dict:
     """The course's trained models, through chapter 10's adapter over chapter 09's shelf."""
     from course_lib import projects
@@ -92,7 +132,7 @@ def _timed(fn, repeats: int) -> float:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", choices=("shelf", "tiny"), default="shelf")
+    parser.add_argument("--models", choices=("shelf", "presets", "tiny"), default="shelf")
     parser.add_argument("--steps", type=int, default=50, help="the diffusion sampler's steps")
     parser.add_argument(
         "--per-model", type=int, default=4, help="pictures per model in the gallery"
@@ -111,7 +151,8 @@ def main(argv=None) -> dict:
 
     from course_lib import projects
 
-    m = tiny_models() if args.models == "tiny" else shelf_models(args.steps)
+    build = {"tiny": lambda: tiny_models(), "presets": lambda: preset_models(args.steps)}
+    m = build.get(args.models, lambda: shelf_models(args.steps))()
     folder = Path(tempfile.mkdtemp(prefix="ch10_bench_"))
 
     def image_generator():
