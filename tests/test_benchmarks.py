@@ -199,3 +199,13 @@ def test_creative_benchmark_runs_small(monkeypatch, capsys):
     assert results["slowest"] >= results["stages"]["concept"]
     out = capsys.readouterr().out
     assert "seconds per artwork" in out and "target (at most 30 s per artwork)" in out
+
+
+def test_projects_benchmark_runs_small(monkeypatch, capsys):
+    bench = load("projects", monkeypatch)
+    results = bench.main(
+        "--models tiny --repeats 0 --per-model 2 --text-length 6 --music-steps 4".split()
+    )
+    assert set(results) == {"image generator", "art suite", "assistant"}
+    assert all(0 < seconds < 60 for seconds in results.values())
+    assert "s per artwork" in capsys.readouterr().out

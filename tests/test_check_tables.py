@@ -20,7 +20,8 @@ from course_lib import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = {
-    n: importlib.import_module(f"tests.test_checks_ch{n}") for n in ("05", "06", "07", "08", "09")
+    n: importlib.import_module(f"tests.test_checks_ch{n}")
+    for n in ("05", "06", "07", "08", "09", "10")
 }
 
 
