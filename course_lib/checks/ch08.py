@@ -218,7 +218,7 @@ def _adain_cases():
 @exercise(
     points=2,
     forbid=[style.adain, style.feature_moments],
-    see="Arbitrary style: swap the statistics",
+    see="Any style at run time: AdaIN",
     hint="For each image and each channel on its own, the output's mean over the "
     "positions must equal the style's mean, and its spread (standard deviation, the "
     "square root of the variance) the style's. The statistics come from the positions "
