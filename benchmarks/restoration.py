@@ -222,13 +222,10 @@ def sr3(args) -> dict:
 
 
 def half_masks(n: int, size: int = 28):
-    """Masks (1 = missing) with half of each image missing: the lower half for even
-    indices, the right half for odd ones."""
-    import numpy as np
-
-    masks = np.zeros((n, size, size, 1), np.float32)
-    masks[0::2, size // 2 :, :, :] = 1.0
-    masks[1::2, :, size // 2 :, :] = 1.0
+    """Half-image masks (1 = missing) from the library's :func:`half_masks`: the lower
+    half for even indices, the right half for odd ones (two ways to lose half an item)."""
+    masks = R.half_masks(n, size, side="bottom")
+    masks[1::2] = R.half_masks(n, size, side="right")[1::2]
     return masks
 
 
