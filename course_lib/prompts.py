@@ -26,21 +26,10 @@ import numpy as np
 
 from course_lib import budget
 from course_lib.conventions import as_int, as_number
+from course_lib.data.fashion_mnist import FASHION_MNIST_CLASSES
 
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 NONE = 10  # the class "none of these"
-CLASS_NAMES = (*FASHION_CLASSES, "none of these")
+CLASS_NAMES = (*FASHION_MNIST_CLASSES, "none of these")
 PROMPT_CHARS = 64  # characters the classifier reads (the GPT's context)
 
 # the words that name each class; the keyword baseline looks up exactly these
