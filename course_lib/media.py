@@ -8,7 +8,8 @@ module to let a learner hear a waveform or watch a clip:
 * :func:`audio_player` plays it (``IPython.display.Audio``, embedded: no network, no file);
 * :func:`animation_player` plays frames as a JavaScript player (matplotlib's
   ``to_jshtml``: no ffmpeg, and its buttons made to work offline);
-* :func:`spectrum_peak` says which frequency dominates a waveform, to check what is heard.
+* :func:`spectrum_peak` says which frequency dominates a waveform, to check what is heard;
+* :func:`analyze_audio` measures music with librosa: tempo, beats, MFCCs and chroma.
 
 What they expect: a waveform is a 1-D float array (mono) or ``(n, 2)`` (stereo, channels
 last), values in [-1, 1] (louder is refused unless ``normalize=True``), with a positive
@@ -160,6 +161,48 @@ def spectrum_peak(waveform, sample_rate: int) -> float:
         if a - 2 * b + c < 0:
             offset = 0.5 * (a - c) / (a - 2 * b + c)
     return float((k + offset) * sample_rate / len(mono))
+
+
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def analyze_audio(waveform, sample_rate: int, *, n_mfcc: int = 13, hop_length: int = 512):
+    """Measure a piece of music with librosa: tempo, beats, MFCCs and chroma.
+
+    Args:
+        waveform: floats, shape (n,) or (n, 2) (mixed to mono), at least a second long.
+        sample_rate: samples per second, a positive int.
+        n_mfcc: how many MFCCs per frame (13 is the usual choice for speech and music).
+        hop_length: samples between analysis frames.
+
+    Returns a dict: ``tempo`` (beats per minute, librosa's estimate), ``beat_times``
+    (seconds), ``mfcc`` (n_mfcc, frames), ``chroma`` (12, frames; rows C, C#, ... B, each
+    frame's largest value 1), ``frame_seconds`` (one frame's length in seconds).
+
+    librosa's beat tracker is compiled by numba on its first call in a fresh installation
+    (about a minute on a laptop) and cached after that; ``./course setup`` makes that call.
+    """
+    import librosa  # optional at import time: only this function needs it
+
+    arr, sample_rate = _waveform(waveform, sample_rate)
+    n_mfcc = as_positive_int(n_mfcc, "n_mfcc (MFCCs per frame)")
+    hop_length = as_positive_int(hop_length, "hop_length (samples between frames)")
+    mono = (arr.mean(axis=1) if arr.ndim == 2 else arr).astype(np.float32)
+    if len(mono) < sample_rate:
+        raise ValueError(
+            f"waveform must last at least a second to find a tempo; got {len(mono)} samples "
+            f"at {sample_rate} Hz"
+        )
+    if np.ptp(mono) == 0:
+        raise ValueError("waveform is silent (or constant): it has no beats or pitches")
+    tempo, beats = librosa.beat.beat_track(y=mono, sr=sample_rate, hop_length=hop_length)
+    return {
+        "tempo": float(np.atleast_1d(tempo)[0]),
+        "beat_times": librosa.frames_to_time(beats, sr=sample_rate, hop_length=hop_length),
+        "mfcc": librosa.feature.mfcc(y=mono, sr=sample_rate, n_mfcc=n_mfcc, hop_length=hop_length),
+        "chroma": librosa.feature.chroma_stft(y=mono, sr=sample_rate, hop_length=hop_length),
+        "frame_seconds": hop_length / sample_rate,
+    }
 
 
 class _TitledAudio(Audio):
@@ -376,3 +419,15 @@ def animation_player(
     if mode == STATIC:
         return _filmstrip(videos, scale, title)
     return HTML(_animation_html(videos, fps, scale, title))
+
+
+if __name__ == "__main__":  # python -m course_lib.media --warm-up: compile librosa's numba code
+    import sys
+
+    if sys.argv[1:] != ["--warm-up"]:
+        sys.exit("usage: python -m course_lib.media --warm-up")
+    clicks = np.zeros(22050 * 4, np.float32)
+    clicks[::11025] = 1.0  # a click every half second: 120 beats per minute
+    print(
+        f"librosa is ready: a click track measures {analyze_audio(clicks, 22050)['tempo']:.0f} bpm"
+    )

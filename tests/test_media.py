@@ -2,6 +2,7 @@
 and clear errors for a learner's mistakes."""
 
 import io
+import re
 import wave
 
 import matplotlib
@@ -287,3 +288,58 @@ def test_animation_player_bad_input_says_what_was_expected(frames, kwargs, error
     for mode in ("live", "static"):
         with pytest.raises(error, match=expected):
             media.animation_player(frames, **{"mode": mode, **kwargs})
+
+
+# -- analyze_audio: librosa's measurements on sounds whose answer is known ---------------------
+def _clicks(bpm: float, seconds: float = 8.0, rate: int = 22050) -> np.ndarray:
+    """A short decaying tone at every beat of ``bpm``."""
+    out = np.zeros(int(seconds * rate), np.float32)
+    tone = np.sin(2 * np.pi * 880 * np.arange(2000) / rate) * np.exp(-np.arange(2000) / 300)
+    for start in np.arange(0, seconds - 0.1, 60.0 / bpm):
+        i = int(start * rate)
+        out[i : i + len(tone)] += tone[: len(out) - i]
+    return out
+
+
+@pytest.mark.parametrize("bpm", [90, 120, 150])
+def test_analyze_audio_hears_the_tempo_of_a_click_track(bpm):
+    found = media.analyze_audio(_clicks(bpm), 22050)
+    assert abs(found["tempo"] - bpm) / bpm < 0.05
+    gaps = np.diff(found["beat_times"])
+    assert len(gaps) >= 8 and abs(np.median(gaps) - 60.0 / bpm) < 0.03
+
+
+@pytest.mark.parametrize("pitch_class, freq", [(9, 440.0), (0, 261.63), (7, 392.0)])
+def test_analyze_audio_chroma_peaks_at_the_played_pitch_class(pitch_class, freq):
+    rate = 22050
+    t = np.arange(3 * rate) / rate
+    found = media.analyze_audio(0.5 * np.sin(2 * np.pi * freq * t), rate, n_mfcc=20)
+    chroma = found["chroma"]
+    assert chroma.shape[0] == 12 and found["mfcc"].shape[0] == 20
+    assert chroma.shape[1] == found["mfcc"].shape[1]
+    assert int(np.argmax(chroma.mean(axis=1))) == pitch_class
+    assert media.PITCH_CLASSES[pitch_class] in ("A", "C", "G")
+    assert found["frame_seconds"] == pytest.approx(512 / rate)
+
+
+def test_analyze_audio_mixes_stereo_to_mono():
+    mono = _clicks(120)
+    left_only = np.stack([mono, np.zeros_like(mono)], axis=1)
+    assert media.analyze_audio(left_only, 22050)["tempo"] == pytest.approx(
+        media.analyze_audio(mono / 2, 22050)["tempo"]
+    )
+
+
+@pytest.mark.parametrize(
+    "waveform, kwargs, expected",
+    [
+        (np.zeros(22050), {}, "silent"),
+        (np.ones(1000), {}, "at least a second"),
+        (np.ones((3, 22050)), {}, "shape (n,)"),
+        (_clicks(120, 2.0), {"n_mfcc": 0}, "n_mfcc"),
+        (_clicks(120, 2.0), {"hop_length": -5}, "hop_length"),
+    ],
+)
+def test_analyze_audio_bad_input_says_what_was_expected(waveform, kwargs, expected):
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        media.analyze_audio(waveform, 22050, **kwargs)

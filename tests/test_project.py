@@ -48,6 +48,23 @@ def test_design_card_packages_are_pinned():
     assert pins["keras"].startswith("3.")
 
 
+def test_the_torch_extra_is_pinned_and_apart_from_the_default_packages():
+    extra = dict(
+        line.split("==")
+        for line in _pins((ROOT / "requirements-torch.txt").read_text().splitlines())
+    )
+    assert set(extra) == {"torch", "transformers", "diffusers", "tokenizers"}
+    assert all(re.fullmatch(r"\d+(\.\d+)+", version) for version in extra.values()), extra
+    default = {
+        line.split("==")[0] for line in _pins((ROOT / "requirements.txt").read_text().splitlines())
+    }
+    assert not default & set(extra), "the extra's packages belong in requirements-torch.txt only"
+    # ./course test installs the extra, so that every cell of chapter 11 runs in CI
+    script = (ROOT / "course").read_text()
+    test_tools = script[script.index("setup_test_tools() {") :]
+    assert "setup_torch" in test_tools[: test_tools.index("}")]
+
+
 def test_ruff_lint_and_format_pass():
     ruff = [sys.executable, "-m", "ruff"]
     lint = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
