@@ -123,27 +123,49 @@ def run_keras_backend(
     return figures
 
 
-def run_keras_backends(backends, *, weights_dir=None, **kwargs) -> dict:
+def run_keras_backends(backends, *, weights_dir=None, numpy_from=None, **kwargs) -> dict:
     """:func:`run_keras_backend` for several backends at once (one child each, side by
     side): {backend: figures}. With ``weights_dir``, each saves its trained weights to
     ``<weights_dir>/<backend>.weights.h5`` (its figures' ``weights``). On a machine with
-    fewer cores than children, each reaches fewer steps per second than it would alone."""
+    fewer cores than children, each reaches fewer steps per second than it would alone.
+
+    ``numpy_from`` (one of ``backends``, with ``weights_dir``): as soon as that backend's
+    child has saved its weights, one more child runs them under the NumPy backend
+    (``task="predict"``), while the others may still train; its figures come back under
+    ``"numpy"``.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     backends = list(backends)
     if not backends:
         raise ValueError("backends is empty; name one or more of " + ", ".join(BACKENDS))
+    if numpy_from is not None and (numpy_from not in backends or weights_dir is None):
+        raise ValueError(
+            f"numpy_from must name one of the backends trained here ({backends}) and needs "
+            f"weights_dir to pass the weights on; got numpy_from={numpy_from!r}, "
+            f"weights_dir={weights_dir!r}"
+        )
     paths = {
         b: None if weights_dir is None else Path(weights_dir) / f"{b}.weights.h5" for b in backends
     }
-    with ThreadPoolExecutor(len(backends)) as pool:
+    timeout = kwargs.get("timeout", 300)
+    with ThreadPoolExecutor(len(backends) + 1) as pool:
         futures = {
             b: pool.submit(run_keras_backend, b, save_weights=paths[b], **kwargs) for b in backends
         }
+        if numpy_from is not None:
+
+            def numpy_after_source():
+                futures[numpy_from].result()  # its weights are on disk once it has finished
+                return run_keras_backend(
+                    "numpy", task="predict", load_weights=paths[numpy_from], timeout=timeout
+                )
+
+            futures["numpy"] = pool.submit(numpy_after_source)
         results = {b: f.result() for b, f in futures.items()}
-    for b, figures in results.items():
+    for b in backends:
         if paths[b] is not None:
-            figures["weights"] = str(paths[b])
+            results[b]["weights"] = str(paths[b])
     return results
 
 

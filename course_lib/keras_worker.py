@@ -3,8 +3,10 @@
 Keras reads ``KERAS_BACKEND`` once, when it is first imported, so each backend needs a
 process of its own. This module trains (or, with ``--task predict``, only runs) the same
 small classifier on the same data under whatever backend the environment names, and prints
-one line ``RESULT {json}`` with its figures. It imports no framework but Keras (and through
-it only the backend chosen), so a JAX run pays for JAX alone.
+one line ``RESULT {json}`` with its figures. It keeps Keras from importing scikit-learn
+and, where another backend runs, TensorFlow (which Keras loads only to seed it), so a JAX
+run does not pay for them; Keras imports JAX under every backend (its NumPy backend
+borrows JAX's maths).
 
     KERAS_BACKEND=jax python -m course_lib.keras_worker --steps 200 --batch-size 64
 """
@@ -18,6 +20,7 @@ _STARTED = time.perf_counter()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -56,6 +59,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--load-weights", default=None)
     args = parser.parse_args(argv)
 
+    # Keras imports what it can find, whether a run uses it or not: scikit-learn (for its
+    # scikit-learn wrappers) and, under every backend, TensorFlow (only to seed it in
+    # keras.utils.set_random_seed). A None in sys.modules makes such an import fail at
+    # once, and Keras carries on without it: a JAX run no longer pays seconds for them.
+    sys.modules.setdefault("sklearn", None)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        sys.modules.setdefault("tensorflow", None)
     import keras
 
     imported = time.perf_counter() - _STARTED
@@ -101,6 +111,8 @@ def main(argv=None) -> dict:
         start = time.perf_counter()
         out["probe_logits"] = np.asarray(model.predict(PROBE, verbose=0)).tolist()
         out["predict_seconds"] = round(time.perf_counter() - start, 3)
+    # which frameworks this run has loaded (Keras adds JAX everywhere; see the module's doc)
+    out["frameworks"] = [m for m in ("tensorflow", "jax", "torch") if sys.modules.get(m)]
     out["total_seconds"] = round(time.perf_counter() - _STARTED, 2)
     print("RESULT " + json.dumps(out), flush=True)
     return out

@@ -92,21 +92,39 @@ def test_optional_cell_fallback_runs_without_the_package(monkeypatch, capsys):
 
 def test_keras_backends_in_child_processes_and_numpy_inference(tmp_path):
     runs = frameworks.run_keras_backends(
-        ["tensorflow", "jax"], steps=30, batch_size=32, weights_dir=tmp_path
+        ["tensorflow", "jax"],
+        steps=30,
+        batch_size=32,
+        weights_dir=tmp_path,
+        numpy_from="tensorflow",
     )
-    assert {r["backend"] for r in runs.values()} == {"tensorflow", "jax"}
-    for r in runs.values():
+    trained = {b: r for b, r in runs.items() if b != "numpy"}
+    assert {r["backend"] for r in trained.values()} == {"tensorflow", "jax"}
+    for r in trained.values():
         assert r["steps"] == 30 and r["steps_per_second"] > 0
         assert r["loss"] < np.log(3)  # 30 steps beat guessing among 3 classes
         assert r["parameters"] == runs["tensorflow"]["parameters"]
     assert (tmp_path / "jax.weights.h5").exists()
-    # weights trained under TensorFlow, run under NumPy: the same logits
-    numpy_run = frameworks.run_keras_backend(
+    # each child loads its own framework; the JAX one is kept from importing TensorFlow
+    assert "tensorflow" in runs["tensorflow"]["frameworks"]
+    assert "jax" in runs["jax"]["frameworks"] and "tensorflow" not in runs["jax"]["frameworks"]
+    # weights trained under TensorFlow, run under NumPy (as soon as they existed): the same
+    # logits; and the same again from a NumPy child started on its own
+    want = np.array(runs["tensorflow"]["probe_logits"])
+    alone = frameworks.run_keras_backend(
         "numpy", task="predict", load_weights=runs["tensorflow"]["weights"]
     )
-    assert numpy_run["backend"] == "numpy"
-    want = np.array(runs["tensorflow"]["probe_logits"])
-    assert np.abs(np.array(numpy_run["probe_logits"]) - want).max() < 1e-4
+    for numpy_run in (runs["numpy"], alone):
+        assert numpy_run["backend"] == "numpy" and "tensorflow" not in numpy_run["frameworks"]
+        assert "steps_per_second" not in numpy_run  # it only ran the model
+        assert np.abs(np.array(numpy_run["probe_logits"]) - want).max() < 1e-4
+
+
+def test_numpy_from_must_name_a_trained_backend_with_a_weights_dir(tmp_path):
+    with pytest.raises(ValueError, match="numpy_from must name one of the backends"):
+        frameworks.run_keras_backends(["jax"], numpy_from="tensorflow", weights_dir=tmp_path)
+    with pytest.raises(ValueError, match="needs weights_dir"):
+        frameworks.run_keras_backends(["jax"], numpy_from="jax")
 
 
 def test_run_keras_backend_refuses_bad_requests_and_reports_a_failed_child(tmp_path):
