@@ -209,3 +209,32 @@ def test_projects_benchmark_runs_small(monkeypatch, capsys):
     assert set(results) == {"image generator", "art suite", "assistant"}
     assert all(0 < seconds < 60 for seconds in results.values())
     assert "s per artwork" in capsys.readouterr().out
+
+
+def test_setup_cost_times_each_setup_step_of_a_fresh_clone(monkeypatch, tmp_path, capsys):
+    """A stand-in repository whose ./course writes known sizes: the benchmark clones it,
+    runs both steps with no pip cache and an empty data folder, and reports the sizes."""
+    import subprocess
+
+    setup_cost = load("setup_cost", monkeypatch)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "course").write_text(
+        "#!/usr/bin/env bash\nset -e\n"
+        'test "$PIP_NO_CACHE_DIR" = 1\n'
+        'mkdir -p .venv "$COURSE_DATA_DIR"\n'
+        "head -c 2097152 /dev/zero > .venv/base\n"
+        'head -c 1048576 /dev/zero > "$COURSE_DATA_DIR/data"\n'
+        'if [ "${2:-}" = --with ]; then head -c 3145728 /dev/zero > .venv/torch; fi\n'
+    )
+    (repo / "course").chmod(0o755)
+    for cmd in (["init", "-q"], ["add", "course"], ["commit", "-qm", "stand-in"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *cmd], cwd=repo, check=True
+        )
+    rows = setup_cost.main(["--repo", str(repo)])
+    assert [r["step"] for r in rows] == ["./course setup", "./course setup --with torch"]
+    assert [r["venv_mb"] for r in rows] == [2, 5]
+    assert all(r["data_mb"] == 1 and r["seconds"] >= 0 for r in rows)
+    assert "./course setup --with torch" in capsys.readouterr().out
+    assert len(setup_cost.main(["--repo", str(repo), "--no-torch"])) == 1
