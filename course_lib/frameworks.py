@@ -148,7 +148,8 @@ def run_keras_backends(backends, *, weights_dir=None, numpy_from=None, **kwargs)
     paths = {
         b: None if weights_dir is None else Path(weights_dir) / f"{b}.weights.h5" for b in backends
     }
-    timeout = kwargs.get("timeout", 300)
+    # the NumPy child waits as long as the others may (run_keras_backend's default otherwise)
+    wait = {"timeout": kwargs["timeout"]} if "timeout" in kwargs else {}
     with ThreadPoolExecutor(len(backends) + 1) as pool:
         futures = {
             b: pool.submit(run_keras_backend, b, save_weights=paths[b], **kwargs) for b in backends
@@ -158,7 +159,7 @@ def run_keras_backends(backends, *, weights_dir=None, numpy_from=None, **kwargs)
             def numpy_after_source():
                 futures[numpy_from].result()  # its weights are on disk once it has finished
                 return run_keras_backend(
-                    "numpy", task="predict", load_weights=paths[numpy_from], timeout=timeout
+                    "numpy", task="predict", load_weights=paths[numpy_from], **wait
                 )
 
             futures["numpy"] = pool.submit(numpy_after_source)
