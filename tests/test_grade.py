@@ -1,14 +1,15 @@
 """./course grade (tools/grade.py), end to end on made-up submissions of chapter 00.
 
 One batch, run once for the module (about two minutes on two cores): every student below
-is one notebook, graded in a kernel of its own, two at a time.
+is one notebook, graded in a kernel of its own, three at a time. Ada's, among the first
+three, waits out the time limit asleep while the other two share the processors.
 
+- ada: one answer never returns (stopped at the time limit; earlier checks count);
 - alice: the solutions (full points); beside it a JupyterLab checkpoint (ignored) and a
   notebook whose name matches no chapter (listed, not run);
 - bob: the exercises as handed out (0, "not attempted");
 - carol: one wrong answer (0 for it, full for the others; no solution line in the hints);
 - dave: one answer calls the library's own function (0: "write it yourself");
-- erin: one answer never returns (stopped at the time limit; earlier checks count);
 - frank: one answer cell is not valid Python (0 for it; the cells after it still run);
 - gina, handed in as a flat file ``gina_00_...ipynb``: carol's wrong answer, with its
   check cell changed to log a forged "passed" and a last cell forging more: the check as
@@ -119,7 +120,7 @@ def make_submissions(folder: Path, points: dict[str, float]) -> None:
     put(f"bob/{STEM}.ipynb", handed_out)
     put(f"carol/{STEM}.ipynb", with_answer(solved, first, WRONG))
     put(f"dave/{STEM}.ipynb", with_answer(solved, first, REFERENCE))
-    put(f"erin/{STEM}.ipynb", with_answer(solved, hang_at, HANG))
+    put(f"ada/{STEM}.ipynb", with_answer(solved, hang_at, HANG))
     put(f"frank/{STEM}.ipynb", with_answer(solved, names[1], SYNTAX_ERROR))
     gina = with_answer(solved, first, WRONG)
     _check_cell(gina, first).source = _forge([first])
@@ -143,7 +144,7 @@ def batch(tmp_path_factory):
     start = time.monotonic()
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "grade.py"), str(root / "submitted")]
-        + ["--time-limit", str(TIME_LIMIT), "--jobs", "2"],
+        + ["--time-limit", str(TIME_LIMIT), "--jobs", "3"],
         capture_output=True,
         text=True,
         env=env,
@@ -194,7 +195,7 @@ def _section(text: str, name: str) -> str:
 def test_gradebook_has_a_row_per_student_and_a_column_per_exercise(batch):
     names = list(batch["points"])
     assert batch["header"] == ["student", *map(_column, names), "total", "max_total"]
-    students = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank"]
+    students = ["ada", "alice", "bob", "carol", "dave", "frank", "gina", "hank"]
     assert list(batch["rows"]) == students
     assert sorted(batch["feedback"]) == students
     for student in students:  # one summary line each
@@ -243,14 +244,14 @@ def test_answer_that_calls_the_library_scores_zero(batch):
 
 def test_endless_answer_is_stopped_at_the_time_limit_and_keeps_earlier_points(batch):
     names = list(batch["points"])
-    _expect(batch, "erin", zero=[names[-1]])  # the last exercise's answer never returns
-    text = batch["feedback"]["erin"]
+    _expect(batch, "ada", zero=[names[-1]])  # the last exercise's answer never returns
+    text = batch["feedback"]["ada"]
     assert f"time limit of {TIME_LIMIT} s" in text
     assert "not run" in _section(text, names[-1])
-    # its kernel was killed with it: no process of this batch's erin is left
+    # its kernel was killed with it: no process of this batch's ada is left
     deadline = time.monotonic() + 10
-    while left := _processes_with(f"COURSE_GRADE_TEST_TAG={batch['tag']}", "COURSE_STUDENT=erin"):
-        assert time.monotonic() < deadline, f"erin's kernel still runs: pids {left}"
+    while left := _processes_with(f"COURSE_GRADE_TEST_TAG={batch['tag']}", "COURSE_STUDENT=ada"):
+        assert time.monotonic() < deadline, f"ada's kernel still runs: pids {left}"
         time.sleep(0.5)
 
 
@@ -297,7 +298,7 @@ def test_results_file_has_a_line_per_student_and_exercise(batch):
 
 
 def test_batch_time(batch):
-    # 8 notebooks, two at a time, one of them stopped at the time limit
+    # 8 notebooks, three at a time, one of them stopped at the time limit
     assert batch["seconds"] < 400, f"grading took {batch['seconds']:.0f} s"
 
 
