@@ -10,9 +10,9 @@ It clones this repository into a temporary folder and times, as a learner would 
    (Shakespeare, opencv-doc's photos) into an empty ``$COURSE_DATA_DIR``;
 2. ``./course setup --with torch``: ``requirements-torch.txt`` on top.
 
-After each it reports the virtual environment's size and the data folder's. pip runs
-with ``PIP_NO_CACHE_DIR=1``, so nothing comes from an earlier install's cache; what pip
-finds on the machine's own package mirrors (as the course's CI machines have) is faster
+After each it reports the virtual environment's size and the data folder's. uv and pip
+run with ``UV_NO_CACHE=1`` and ``PIP_NO_CACHE_DIR=1``, so nothing comes from an earlier
+install's cache; what they find on the machine's own package mirrors (as the course's CI machines have) is faster
 than a download over a home connection, so treat the times as a lower bound there.
 Fashion-MNIST comes from Debian's package where it is installed and is not counted.
 ``main(argv)`` returns the rows.
@@ -57,7 +57,7 @@ def main(argv=None) -> list[dict]:
     work = Path(tempfile.mkdtemp(prefix="course_setup_cost_"))
     clone, data_dir = work / "course", work / "data"
     subprocess.run(["git", "clone", "--quiet", str(args.repo), str(clone)], check=True)
-    env = dict(os.environ, PIP_NO_CACHE_DIR="1", COURSE_DATA_DIR=str(data_dir))
+    env = dict(os.environ, PIP_NO_CACHE_DIR="1", UV_NO_CACHE="1", COURSE_DATA_DIR=str(data_dir))
     env.pop("VIRTUAL_ENV", None)
     rows = []
     try:
