@@ -21,6 +21,7 @@ def train_for(
     epoch_size: int | None = None,
     warmup_steps: int = 0,
     cooldown: float = 0.0,
+    targets=None,
 ) -> dict:
     """Train the compiled ``model`` on ``data`` until ``seconds`` have passed.
 
@@ -35,6 +36,8 @@ def train_for(
             for an array; required for a dataset (say, how many windows cover the text once).
         warmup_steps, cooldown: passed to :class:`course_lib.train.TimeBudget`, which then
             drives the learning rate (compile it as a plain number, not a schedule).
+        targets: ``fit``'s ``y`` for arrays, when the model learns pairs (``data`` can then
+            be whatever the model's ``fit`` takes as x; give ``epoch_size``).
 
     Returns ``{"steps", "epochs", "seconds"}``: batches trained, passes over the data
     (``steps * batch_size / epoch_size``) and the time it took.
@@ -55,7 +58,7 @@ def train_for(
         epoch_size = len(data) if epoch_size is None else epoch_size
         fit_args = {"batch_size": batch_size, "epochs": 10**6}
     epoch_size = as_positive_int(epoch_size, "epoch_size")
-    model.fit(data, callbacks=[budget], verbose=0, **fit_args)
+    model.fit(data, targets, callbacks=[budget], verbose=0, **fit_args)
     return {
         "steps": budget.steps,
         "epochs": budget.steps * batch_size / epoch_size,

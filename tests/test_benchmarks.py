@@ -166,8 +166,14 @@ def test_style_benchmark_runs_small(monkeypatch, capsys):
 
 def test_video_benchmark_runs_small(monkeypatch):
     bench = load("bench_video", monkeypatch)
-    results = bench.main(["--seconds", "2", "--n-train", "64", "--n-test", "8"])
+    results = bench.main(
+        ["--seconds", "2", "--n-train", "64", "--n-test", "8", "--v2v-seconds", "1"]
+        + ["--v2v-train", "16", "--v2v-weights", "0,100"]
+    )
     assert results["training"]["steps"] >= 1
+    assert set(results["vid2vid"]) == {0.0, 100.0}
+    for row in results["vid2vid"].values():
+        assert row["steps"] >= 1 and math.isfinite(row["psnr"]) and row["flicker"] >= 0
     for name in ("model", "copy last frame", "linear extrapolation"):
         assert set(results["psnr"][name]) == {1, 5, 10}
         assert all(math.isfinite(v) for v in results["psnr"][name].values())

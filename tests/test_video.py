@@ -181,3 +181,106 @@ def test_interpolate_poses_ends_at_both_poses_and_eases():
     assert first_step < np.abs(linear[1] - a).sum()  # eased starts slower
     with pytest.raises(ValueError, match="steps must be an int >= 2"):
         video.interpolate_poses(a, b, 1)
+
+
+# -- video-to-video -------------------------------------------------------------------------
+
+
+def test_sprite_warp_moves_the_sprite_exactly_and_masks_what_it_uncovers():
+    clips, labels = data.moving_sprites(6, value_range=(-1, 1), speed=(2, 3), seed=5)
+    path = labels["path"]
+    for t in (0, 7):
+        warped, valid = video.sprite_warp(clips[:, t], path[:, t], path[:, t + 1])
+        warped, valid = warped.numpy(), valid.numpy()
+        assert warped.shape == clips[:, t].shape and valid.shape == (6, 32, 32, 1)
+        # on every pixel both frames show, the warped frame is the next frame
+        np.testing.assert_allclose(valid * warped, valid * clips[:, t + 1], atol=1e-6)
+        for i in range(6):  # masked: in the (grown) box at t, outside it at t+1, nothing else
+            (x0, y0), (x1, y1) = path[i, t] - 1, path[i, t + 1] - 1
+            box_now, box_next = np.zeros((32, 32), bool), np.zeros((32, 32), bool)
+            box_now[max(y0, 0) : y0 + 16, max(x0, 0) : x0 + 16] = True
+            box_next[max(y1, 0) : y1 + 16, max(x1, 0) : x1 + 16] = True
+            uncovered = box_now & ~box_next
+            assert not valid[i, ..., 0][uncovered].any()
+            if (x0, y0) != (x1, y1) and min(x0, y0, x1, y1) >= 0 and max(x0, y0, x1, y1) <= 16:
+                assert valid[i, ..., 0][~uncovered].all()  # away from the walls
+    # a frame that does not follow the motion does not match
+    wrong, valid = video.sprite_warp(clips[:, 0], path[:, 0], path[:, 0])
+    moved = path[:, 0] != path[:, 1]
+    assert np.abs((valid * (wrong - clips[:, 1]))[moved.any(1)]).max() > 0.5
+
+
+def test_warp_error_is_zero_for_true_clips_and_grows_with_flicker():
+    clips, labels = data.moving_sprites(12, value_range=(-1, 1), seed=2)
+    path = labels["path"]
+    assert video.warp_error(clips, path) == 0.0
+    assert video.warp_error(video.edge_clips(clips), path) < 0.002  # edges move with it
+    rng = np.random.default_rng(0)
+    errors = [
+        video.warp_error(np.clip(clips + rng.normal(0, s, clips.shape), -1, 1), path)
+        for s in (0.02, 0.1, 0.3)
+    ]
+    assert 0 < errors[0] < errors[1] < errors[2]
+    frozen = np.repeat(clips[:, :1], clips.shape[1], axis=1)  # a sprite that stays put
+    assert video.warp_error(frozen, path) > 0.01
+    with pytest.raises(ValueError, match=r"paths must be .*\(n, frames, 2\)"):
+        video.warp_error(clips, path[:, :-1])
+    with pytest.raises(ValueError, match="paths must lie in"):
+        video.warp_error(clips, path + 40)
+    with pytest.raises(ValueError, match="at least 2 frames|frames"):
+        video.warp_error(clips[:, :1], path[:, :1])
+
+
+def test_edge_clips_are_line_drawings_of_every_frame():
+    clips, _ = data.moving_sprites(3, value_range=(-1, 1), seed=1)
+    edges = video.edge_clips(clips)
+    assert edges.shape == clips.shape and set(np.unique(edges)) <= {-1.0, 1.0}
+    assert 0.02 < (edges > 0).mean() < 0.4
+
+
+def _vid2vid(temporal_weight, seed=0):
+    keras.utils.set_random_seed(seed)
+    model = video.course_video_pix2pix(temporal_weight=temporal_weight, width=4)
+    return model
+
+
+def test_video_pix2pix_logs_the_flicker_that_warp_error_measures():
+    clips, labels = data.moving_sprites(4, frames=2, value_range=(-1, 1), speed=(2, 3), seed=3)
+    sources = video.edge_clips(clips)
+    model = _vid2vid(0.0)
+    before = model.translate_clips(sources)  # two frames: every step takes the pair (0, 1)
+    expected = video.warp_error(before, labels["path"])
+    history = model.fit((sources, labels["path"]), clips, batch_size=4, epochs=1, verbose=0)
+    assert set(history.history) == {"g_loss", "d_loss", "l1", "flicker"}
+    assert history.history["flicker"][0] == pytest.approx(expected, rel=1e-4)
+    assert expected > 0  # an untrained translator flickers
+
+
+def test_the_temporal_weight_changes_the_generators_update_and_nothing_else():
+    clips, labels = data.moving_sprites(4, frames=3, value_range=(-1, 1), speed=(2, 3), seed=4)
+    sources = video.edge_clips(clips)
+    weights = {}
+    for weight in (0.0, 50.0):
+        model = _vid2vid(weight)
+        assert model.run_name == ("ch07_vid2vid_temporal" if weight else "ch07_vid2vid_per_frame")
+        model.fit((sources, labels["path"]), clips, batch_size=4, epochs=1, verbose=0)
+        weights[weight] = (model.generator.get_weights(), model.discriminator.get_weights())
+    g0, d0 = weights[0.0]
+    g1, d1 = weights[50.0]
+    assert max(np.abs(a - b).max() for a, b in zip(g0, g1)) > 1e-6
+    assert max(np.abs(a - b).max() for a, b in zip(d0, d1)) < 1e-6  # same pairs, same judge step
+
+
+def test_video_pix2pix_says_what_data_it_needs():
+    clips, labels = data.moving_sprites(2, value_range=(-1, 1), seed=0)
+    model = _vid2vid(1.0)
+    with pytest.raises(ValueError, match=r"fit\(\(sources, paths\), targets\)"):
+        model.fit(clips, clips, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="paths must be"):
+        model.fit((clips, labels["path"][:, :3]), clips, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="differ"):
+        model.fit((clips, labels["path"]), clips[:, :8], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="temporal_weight"):
+        video.course_video_pix2pix(temporal_weight=-1.0)
+    out = model.translate_clips(clips)
+    assert out.shape == clips.shape and np.abs(out).max() <= 1.0

@@ -706,8 +706,9 @@ class WGANGP(GAN):
 # --------------------------------------------------------------------------- CycleGAN
 
 
-def build_cycle_generator(width: int = 32, name: str = "translator"):
-    """A small U-Net image translator (28x28 -> 28x28, tanh) for CycleGAN.
+def build_cycle_generator(width: int = 32, name: str = "translator", *, image_shape=IMAGE_SHAPE):
+    """A small U-Net image translator (28x28 -> 28x28, tanh) for CycleGAN; ``image_shape``
+    sets another size (its sides divisible by 4; chapter 07 translates 32x32 frames).
 
     The course's one U-Net (:func:`course_lib.models.unet.build_unet`), lean: no
     full-size stem (``full_size=False``), ``width`` filters at 14x14 and ``2 width`` at
@@ -717,6 +718,7 @@ def build_cycle_generator(width: int = 32, name: str = "translator"):
     """
     return build_unet(
         (width, width, 2 * width),
+        image_shape=tuple(image_shape),
         blocks=(0, 0, 1),
         up_blocks=(0, 0),
         full_size=False,

@@ -563,10 +563,10 @@ def edge_maps(images, threshold: float = 0.5) -> np.ndarray:
     return np.where(size > threshold, 1.0, -1.0).astype(np.float32)
 
 
-def build_pix2pix_generator(width: int = 32, name="pix2pix_generator"):
+def build_pix2pix_generator(width: int = 32, name="pix2pix_generator", *, image_shape=IMAGE_SHAPE):
     """pix2pix's translator: chapter 01's lean U-Net image translator (the course's one
-    U-Net builder; no timestep, instance norm, ReLU, tanh), 28x28 -> 28x28."""
-    return build_cycle_generator(width, name=name)
+    U-Net builder; no timestep, instance norm, ReLU, tanh), 28x28 -> 28x28 by default."""
+    return build_cycle_generator(width, name=name, image_shape=image_shape)
 
 
 def build_pix2pix_discriminator(image_shape=IMAGE_SHAPE, width: int = 32):

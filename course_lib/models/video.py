@@ -37,13 +37,21 @@ from course_lib import metrics
 from course_lib.conventions import (
     NUM_KEYPOINTS,
     as_int,
+    as_number,
     as_poses,
     as_positive_int,
     as_seed,
     as_videos,
 )
+from course_lib.data.video import SPRITE_SIZE, VIDEO_SIZE
 from course_lib.models.base import CourseModel, split_batch
-from course_lib.models.gan import GAN
+from course_lib.models.gan import GAN, discriminator_loss, generator_loss
+from course_lib.models.restoration import (
+    Pix2Pix,
+    build_pix2pix_discriminator,
+    build_pix2pix_generator,
+    edge_maps,
+)
 
 UNIT = (0.0, 1.0)
 
@@ -563,3 +571,180 @@ def interpolate_poses(a, b, steps: int, *, ease: bool = True) -> np.ndarray:
     if ease:
         s = s * s * (3 - 2 * s)
     return (1 - s)[:, None, None] * a + s[:, None, None] * b
+
+
+# =================================================================== 4. video-to-video
+
+
+def sprite_warp(frames, corners, next_corners, sprite: int = SPRITE_SIZE, margin: int = 1):
+    """Move each frame's sprite to where it is one frame later (the known motion).
+
+    ``frames`` (n, h, w, c) at time t; ``corners`` and ``next_corners`` (n, 2) the
+    sprite's top-left corner (x, y) at t and t+1, as in a moving-sprites clip's
+    ``labels["path"]``. The sprite's box, grown by ``margin`` pixels (an edge map's lines
+    reach one pixel past the sprite), moves with it: inside that box at t+1 each pixel
+    is fetched from where it was at t; elsewhere from the same place (the background
+    stands still). Returns ``(warped, valid)``, tensors: the warped frames and a mask
+    (n, h, w, 1) that is 0 where frame t cannot show what frame t+1 does (background the
+    sprite has just uncovered, or a pixel fetched from outside the canvas) and 1
+    elsewhere. Real video-to-video systems estimate this motion with an optical-flow
+    network (vid2vid uses FlowNet 2); our clips carry it exactly. Written in TensorFlow
+    so a training step can use it.
+    """
+    frames = tf.convert_to_tensor(frames, tf.float32)
+    n = tf.shape(frames)[0]
+    h, w, c = frames.shape[1:]
+    now = tf.cast(corners, tf.int32) - margin
+    after = tf.cast(next_corners, tf.int32) - margin
+    side = sprite + 2 * margin
+    ys, xs = tf.meshgrid(tf.range(h), tf.range(w), indexing="ij")
+    xs, ys = xs[None], ys[None]
+
+    def inside(corner):
+        cx, cy = corner[:, 0, None, None], corner[:, 1, None, None]
+        return (xs >= cx) & (xs < cx + side) & (ys >= cy) & (ys < cy + side)
+
+    in_after, in_now = inside(after), inside(now)
+    shift = after - now
+    from_x = tf.where(in_after, xs - shift[:, 0, None, None], xs)
+    from_y = tf.where(in_after, ys - shift[:, 1, None, None], ys)
+    on_canvas = (from_x >= 0) & (from_x < w) & (from_y >= 0) & (from_y < h)
+    index = tf.reshape(
+        tf.clip_by_value(from_y, 0, h - 1) * w + tf.clip_by_value(from_x, 0, w - 1), (n, h * w)
+    )
+    warped = tf.gather(tf.reshape(frames, (n, h * w, c)), index, batch_dims=1)
+    valid = tf.cast((in_after | ~in_now) & on_canvas, tf.float32)[..., None]
+    return tf.reshape(warped, (n, h, w, c)), valid
+
+
+def _paths(paths, videos: np.ndarray) -> np.ndarray:
+    arr = np.asarray(paths)
+    n, frames, size = videos.shape[0], videos.shape[1], videos.shape[2]
+    if arr.shape != (n, frames, 2) or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(
+            f"paths must be the clips' sprite corners, shape (n, frames, 2) = ({n}, {frames}, "
+            f"2) (labels['path'] of data.moving_sprites); got {arr.shape}"
+        )
+    if arr.min() < 0 or arr.max() > size - SPRITE_SIZE:
+        raise ValueError(f"paths must lie in [0, {size - SPRITE_SIZE}] (a sprite's corner)")
+    return arr.astype(np.int32)
+
+
+def warp_error(videos, paths, value_range=(-1, 1)) -> float:
+    """Flicker: the mean absolute difference between each frame and the frame before it
+    moved by the clip's known motion (:func:`sprite_warp`), over the pixels both show.
+
+    ``videos`` (n, frames, h, w, 1) and ``paths`` (n, frames, 2), the sprite's corner in
+    each frame. The true clips score 0 (a rigid sprite on a still background); a model
+    that draws every frame on its own scores above 0 wherever its frames disagree. A
+    blank video scores 0 too: read it beside a fidelity score such as PSNR.
+    """
+    arr = as_videos(videos, name="videos", min_frames=2, value_range=value_range, range_slack=0.05)
+    corners = _paths(paths, arr)
+    n, frames = arr.shape[:2]
+    before = arr[:, :-1].reshape(-1, *arr.shape[2:])
+    after = arr[:, 1:].reshape(-1, *arr.shape[2:])
+    warped, valid = sprite_warp(
+        before, corners[:, :-1].reshape(-1, 2), corners[:, 1:].reshape(-1, 2)
+    )
+    valid = valid.numpy()
+    return float((valid * np.abs(after - warped.numpy())).sum() / valid.sum())
+
+
+def edge_clips(videos, threshold: float = 0.5) -> np.ndarray:
+    """Every frame of each clip as a line drawing (chapter 05's :func:`edge_maps`), in
+    [-1, 1]: the sources that video-to-video translation turns back into clips."""
+    arr = as_videos(videos, name="videos")
+    return edge_maps(arr.reshape(-1, *arr.shape[2:]), threshold).reshape(arr.shape)
+
+
+class VideoPix2Pix(Pix2Pix):
+    """Chapter 05's pix2pix on clips, with an optional temporal-consistency loss.
+
+    ``fit((sources, paths), targets)``: source and target clips (n, frames, h, w, 1) in
+    [-1, 1], and each clip's sprite corners (n, frames, 2). Each step takes one random
+    pair of consecutive frames (t, t+1) from every clip in the batch and trains pix2pix
+    on both frames (adversarial loss plus ``l1_weight`` times L1). With
+    ``temporal_weight`` > 0 it adds that times the flicker between the two outputs:
+    the mean absolute difference between output t+1 and output t moved by the known
+    motion (:func:`sprite_warp`), over the pixels both frames show. With 0 it is
+    per-frame pix2pix on exactly the same pairs, so the two runs differ only in the loss.
+    Logged: ``g_loss``, ``d_loss``, ``l1`` and ``flicker`` (logged in both cases).
+    """
+
+    default_batch_size = 32
+
+    def __init__(
+        self, generator, discriminator, l1_weight=100.0, temporal_weight=0.0, seed=None, **kw
+    ):
+        super().__init__(generator, discriminator, l1_weight, **kw)
+        self.temporal_weight = as_number(temporal_weight, "temporal_weight", low=0.0)
+        self.trackers["flicker"] = keras.metrics.Mean(name="flicker")
+        self.seed_generator = keras.random.SeedGenerator(as_seed(seed))
+
+    def check_data(self, x, y=None):
+        if not isinstance(x, (tuple, list)) or len(x) != 2 or y is None:
+            raise ValueError(
+                "video pix2pix trains on clips: fit((sources, paths), targets), with paths "
+                "the sprite corners of each frame (labels['path'])"
+            )
+        h, w, _ = self.image_shape
+        sources = as_videos(x[0], name="sources", min_frames=2, size=h, value_range=(-1, 1))
+        targets = as_videos(y, name="targets", min_frames=2, size=h, value_range=(-1, 1))
+        if sources.shape != targets.shape:
+            raise ValueError(f"sources {sources.shape} and targets {targets.shape} differ")
+        return (sources, _paths(x[1], sources)), targets
+
+    def make_dataset(self, x, y, batch_size, seed):
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed)
+        return ds.batch(min(batch_size, len(y)), drop_remainder=True).prefetch(2)
+
+    def train_step(self, data):
+        (sources, paths), targets = data
+        batch, frames = tf.shape(sources)[0], tf.shape(sources)[1]
+        t = keras.random.randint((batch,), 0, frames - 1, seed=self.seed_generator)
+
+        def at(clips, k):
+            return tf.gather(clips, k, batch_dims=1)
+
+        source = tf.concat([at(sources, t), at(sources, t + 1)], 0)
+        target = tf.concat([at(targets, t), at(targets, t + 1)], 0)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(source, training=True)
+            real_logits = self.discriminator(tf.concat([source, target], -1), training=True)
+            fake_logits = self.discriminator(tf.concat([source, fake], -1), training=True)
+            l1 = tf.reduce_mean(tf.abs(target - fake))
+            warped, valid = sprite_warp(fake[:batch], at(paths, t), at(paths, t + 1))
+            gap = valid * tf.abs(fake[batch:] - warped)
+            flicker = tf.reduce_sum(gap) / (tf.reduce_sum(valid) * self.image_shape[-1])
+            g_loss = (
+                generator_loss(fake_logits) + self.l1_weight * l1 + self.temporal_weight * flicker
+            )
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        self.g_optimizer.apply(g_tape.gradient(g_loss, g_vars), g_vars)
+        self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
+        return self.record(g_loss=g_loss, d_loss=d_loss, l1=l1, flicker=flicker)
+
+    def translate_clips(self, sources) -> np.ndarray:
+        """Every frame of every source clip translated on its own: (n, frames, h, w, 1)."""
+        h, w, c = self.image_shape
+        arr = as_videos(sources, name="sources", size=h, value_range=(-1, 1))
+        return self.translate(arr.reshape(-1, h, w, c)).reshape(arr.shape)
+
+
+def course_video_pix2pix(temporal_weight: float = 0.0, width: int = 32) -> VideoPix2Pix:
+    """Chapter 07's video-to-video model (edges -> 32x32 sprite clips), compiled as chapter
+    05's pix2pix (Adam(2e-4, beta_1=0.5) for both networks). ``run_name``
+    ``"ch07_vid2vid_per_frame"`` without the temporal loss, ``"ch07_vid2vid_temporal"``
+    with it; ``batch_size`` 32 clips (64 frames a step)."""
+    shape = (VIDEO_SIZE, VIDEO_SIZE, 1)
+    model = VideoPix2Pix(
+        build_pix2pix_generator(width, image_shape=shape),
+        build_pix2pix_discriminator(shape, width),
+        temporal_weight=temporal_weight,
+    )
+    model.compile()
+    model.run_name = "ch07_vid2vid_" + ("temporal" if model.temporal_weight else "per_frame")
+    model.batch_size = VideoPix2Pix.default_batch_size
+    return model
