@@ -22,6 +22,12 @@ In teaching order:
    few poses; :func:`constant_velocity_nll` is its baseline; :meth:`PoseModel.sample`
    walks on by drawing from its own predictions; :func:`interpolate_poses` fills the
    frames between two poses.
+4. **Video-to-video.** :func:`edge_clips` makes line-drawing sources of every frame;
+   :class:`VideoPix2Pix` is chapter 05's pix2pix trained on pairs of neighbouring frames,
+   with an optional temporal-consistency loss: :func:`sprite_warp` moves the first output
+   along the clip's known motion and the loss is its difference from the second output.
+   :func:`warp_error` measures that flicker on whole clips (0 for the true clips); read
+   it beside PSNR, since a blank video does not flicker either.
 """
 
 from __future__ import annotations
