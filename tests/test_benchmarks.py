@@ -165,15 +165,20 @@ def test_style_benchmark_runs_small(monkeypatch, capsys):
 
 
 def test_video_benchmark_runs_small(monkeypatch):
+    from course_lib.models import video
+
     bench = load("bench_video", monkeypatch)
     results = bench.main(
         ["--seconds", "2", "--n-train", "64", "--n-test", "8", "--v2v-seconds", "1"]
-        + ["--v2v-train", "16", "--v2v-weights", "0,100"]
+        + ["--v2v-train", "16", "--v2v-weights", f"0,{video.V2V_TEMPORAL_WEIGHT}"]
     )
     assert results["training"]["steps"] >= 1
-    assert set(results["vid2vid"]) == {0.0, 100.0}
-    for row in results["vid2vid"].values():
+    found = results["vid2vid"]
+    assert set(found) == {0.0, video.V2V_TEMPORAL_WEIGHT, "ratio"}
+    for weight in (0.0, video.V2V_TEMPORAL_WEIGHT):
+        row = found[weight]
         assert row["steps"] >= 1 and math.isfinite(row["psnr"]) and row["flicker"] >= 0
+    assert found["ratio"] == found[video.V2V_TEMPORAL_WEIGHT]["flicker"] / found[0.0]["flicker"]
     for name in ("model", "copy last frame", "linear extrapolation"):
         assert set(results["psnr"][name]) == {1, 5, 10}
         assert all(math.isfinite(v) for v in results["psnr"][name].values())

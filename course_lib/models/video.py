@@ -739,6 +739,9 @@ class VideoPix2Pix(Pix2Pix):
         return self.translate(arr.reshape(-1, h, w, c)).reshape(arr.shape)
 
 
+V2V_TEMPORAL_WEIGHT = 200.0  # chapter 07's temporal weight (bench_video.py compares others)
+
+
 def course_video_pix2pix(temporal_weight: float = 0.0, width: int = 32) -> VideoPix2Pix:
     """Chapter 07's video-to-video model (edges -> 32x32 sprite clips), compiled as chapter
     05's pix2pix (Adam(2e-4, beta_1=0.5) for both networks). ``run_name``
