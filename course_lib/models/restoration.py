@@ -610,17 +610,25 @@ class Pix2Pix(AdversarialModel):
 
     def train_step(self, data):
         source, target = data
+        return self.record(**self.update(source, target))
+
+    def update(self, source, target, extra_loss=None) -> dict:
+        """One update of both networks on a batch of (source, target) pairs; returns the
+        step's numbers. ``extra_loss(fake)``, if given, returns ``(term, numbers)``: the
+        term is added to the generator's loss and the numbers to those returned (chapter
+        07's temporal loss comes in this way)."""
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(source, training=True)
             real_logits = self.discriminator(tf.concat([source, target], -1), training=True)
             fake_logits = self.discriminator(tf.concat([source, fake], -1), training=True)
             l1 = tf.reduce_mean(tf.abs(target - fake))
-            g_loss = generator_loss(fake_logits) + self.l1_weight * l1
+            term, numbers = extra_loss(fake) if extra_loss is not None else (0.0, {})
+            g_loss = generator_loss(fake_logits) + self.l1_weight * l1 + term
             d_loss = discriminator_loss(real_logits, fake_logits)
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(g_loss, g_vars), g_vars)
         self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
-        return self.record(g_loss=g_loss, d_loss=d_loss, l1=l1)
+        return {"g_loss": g_loss, "d_loss": d_loss, "l1": l1, **numbers}
 
     def optimizer_variables(self):
         return [

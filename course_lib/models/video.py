@@ -25,8 +25,8 @@ In teaching order:
 4. **Video-to-video.** :func:`edge_clips` makes line-drawing sources of every frame;
    :class:`VideoPix2Pix` is chapter 05's pix2pix trained on pairs of neighbouring frames,
    with an optional temporal-consistency loss: :func:`sprite_warp` moves the first output
-   along the clip's known motion and the loss is its difference from the second output.
-   :func:`warp_error` measures that flicker on whole clips (0 for the true clips); read
+   along the clip's known motion and the loss is its difference from the second output
+   (:func:`flicker_map`, pixel by pixel). :func:`warp_error` measures that flicker on whole clips (0 for the true clips); read
    it beside PSNR, since a blank video does not flicker either.
 """
 
@@ -51,7 +51,7 @@ from course_lib.conventions import (
 )
 from course_lib.data.video import SPRITE_SIZE, VIDEO_SIZE
 from course_lib.models.base import CourseModel, split_batch
-from course_lib.models.gan import GAN, discriminator_loss, generator_loss
+from course_lib.models.gan import GAN
 from course_lib.models.restoration import (
     Pix2Pix,
     build_pix2pix_discriminator,
@@ -636,6 +636,15 @@ def _paths(paths, videos: np.ndarray) -> np.ndarray:
     return arr.astype(np.int32)
 
 
+def flicker_map(before, after, corners, next_corners):
+    """Where two neighbouring frames disagree: ``|after - before moved along the motion|``
+    per pixel (:func:`sprite_warp`), 0 where ``before`` cannot show that pixel. Frames
+    (n, h, w, c), corners (n, 2). Returns ``(gap, valid)``, tensors; the flicker is
+    ``sum(gap) / (sum(valid) * c)``."""
+    warped, valid = sprite_warp(before, corners, next_corners)
+    return valid * tf.abs(tf.convert_to_tensor(after, tf.float32) - warped), valid
+
+
 def warp_error(videos, paths, value_range=(-1, 1)) -> float:
     """Flicker: the mean absolute difference between each frame and the frame before it
     moved by the clip's known motion (:func:`sprite_warp`), over the pixels both show.
@@ -647,14 +656,12 @@ def warp_error(videos, paths, value_range=(-1, 1)) -> float:
     """
     arr = as_videos(videos, name="videos", min_frames=2, value_range=value_range, range_slack=0.05)
     corners = _paths(paths, arr)
-    n, frames = arr.shape[:2]
-    before = arr[:, :-1].reshape(-1, *arr.shape[2:])
-    after = arr[:, 1:].reshape(-1, *arr.shape[2:])
-    warped, valid = sprite_warp(
-        before, corners[:, :-1].reshape(-1, 2), corners[:, 1:].reshape(-1, 2)
-    )
-    valid = valid.numpy()
-    return float((valid * np.abs(after - warped.numpy())).sum() / valid.sum())
+    frame = arr.shape[2:]
+    gap, valid = flicker_map(
+        arr[:, :-1].reshape(-1, *frame), arr[:, 1:].reshape(-1, *frame),
+        corners[:, :-1].reshape(-1, 2), corners[:, 1:].reshape(-1, 2),
+    )  # fmt: skip
+    return float(tf.reduce_sum(gap) / (tf.reduce_sum(valid) * frame[-1]))
 
 
 def edge_clips(videos, threshold: float = 0.5) -> np.ndarray:
@@ -713,24 +720,15 @@ class VideoPix2Pix(Pix2Pix):
         def at(clips, k):
             return tf.gather(clips, k, batch_dims=1)
 
-        source = tf.concat([at(sources, t), at(sources, t + 1)], 0)
+        source = tf.concat([at(sources, t), at(sources, t + 1)], 0)  # frames t, then t+1
         target = tf.concat([at(targets, t), at(targets, t + 1)], 0)
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(source, training=True)
-            real_logits = self.discriminator(tf.concat([source, target], -1), training=True)
-            fake_logits = self.discriminator(tf.concat([source, fake], -1), training=True)
-            l1 = tf.reduce_mean(tf.abs(target - fake))
-            warped, valid = sprite_warp(fake[:batch], at(paths, t), at(paths, t + 1))
-            gap = valid * tf.abs(fake[batch:] - warped)
+
+        def temporal(fake):  # output t moved along the motion, against output t+1
+            gap, valid = flicker_map(fake[:batch], fake[batch:], at(paths, t), at(paths, t + 1))
             flicker = tf.reduce_sum(gap) / (tf.reduce_sum(valid) * self.image_shape[-1])
-            g_loss = (
-                generator_loss(fake_logits) + self.l1_weight * l1 + self.temporal_weight * flicker
-            )
-            d_loss = discriminator_loss(real_logits, fake_logits)
-        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
-        self.g_optimizer.apply(g_tape.gradient(g_loss, g_vars), g_vars)
-        self.d_optimizer.apply(d_tape.gradient(d_loss, d_vars), d_vars)
-        return self.record(g_loss=g_loss, d_loss=d_loss, l1=l1, flicker=flicker)
+            return self.temporal_weight * flicker, {"flicker": flicker}
+
+        return self.record(**self.update(source, target, temporal))
 
     def translate_clips(self, sources) -> np.ndarray:
         """Every frame of every source clip translated on its own: (n, frames, h, w, 1)."""
